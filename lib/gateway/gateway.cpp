@@ -1,0 +1,275 @@
+#include "sluice/gateway/gateway.hpp"
+
+#include <sys/stat.h>
+#include <thread>
+
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+
+#include "sluice/core/config/load.hpp"
+#include "sluice/core/log.hpp"
+#include "sluice/gateway/admin.hpp"
+#include "sluice/gateway/runtime.hpp"
+#include "sluice/gateway/worker.hpp"
+#include "sluice/net/listen.hpp"
+
+namespace sluice::gateway {
+
+namespace asio = net::asio;
+using net::error_code;
+
+namespace {
+
+// Settings a running process cannot change: the sockets and threads are already there.
+std::string restart_only_change(const config::Config& a, const config::Config& b) {
+  if (a.server.workers != b.server.workers) return "server.workers";
+  if (a.admin.enabled != b.admin.enabled || a.admin.address.host != b.admin.address.host ||
+      a.admin.address.port != b.admin.address.port)
+    return "admin.listen";
+  if (a.log.access != b.log.access || a.log.access_path != b.log.access_path) return "log.access";
+  if (a.listeners.size() != b.listeners.size()) return "listeners";
+  for (std::size_t i = 0; i < a.listeners.size(); ++i) {
+    const auto &x = a.listeners[i], &y = b.listeners[i];
+    if (x.name != y.name || x.address.host != y.address.host || x.address.port != y.address.port ||
+        x.tls.has_value() != y.tls.has_value())
+      return fmt::format("listeners[{}]", i);
+  }
+  return {};
+}
+
+std::string access_target(const config::Log& l) {
+  switch (l.access) {
+    case config::AccessLogTarget::off: return {};
+    case config::AccessLogTarget::stdout_: return "stdout";
+    case config::AccessLogTarget::stderr_: return "stderr";
+    case config::AccessLogTarget::file: return l.access_path;
+  }
+  return {};
+}
+
+struct FileStamp {
+  ino_t ino = 0;
+  off_t size = -1;
+  std::int64_t mtime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+FileStamp stamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {st.st_ino, st.st_size, st.st_mtim.tv_sec * 1'000'000'000ll + st.st_mtim.tv_nsec};
+}
+
+}  // namespace
+
+struct Gateway::Impl {
+  GatewayOptions opts;
+  Shared shared;
+  upstream::SystemResolver resolver;
+  std::vector<std::unique_ptr<Worker>> workers;
+  asio::io_context control{1};
+  asio::signal_set signals{control, SIGTERM, SIGINT, SIGHUP};
+  std::unique_ptr<AdminServer> admin;
+  asio::steady_timer watch_timer{control};
+  FileStamp watched;
+  std::uint64_t generation = 1, reloads_ok = 0, reloads_failed = 0;
+  bool draining = false;
+  int exit_code = 0;
+
+  std::shared_ptr<const config::Config> config() { return shared.load()->config_ptr(); }
+
+  void reload(std::string_view trigger) {
+    if (draining) return;
+    if (!opts.reload_source) {
+      log::warn("reload_skipped", {{"trigger", trigger}, {"reason", "no config file (quick or demo mode)"}});
+      return;
+    }
+    auto fail = [&](const std::string& why) {
+      ++reloads_failed;
+      log::error("reload_failed", {{"trigger", trigger}, {"error", why}, {"generation", generation}});
+    };
+    auto cfg = opts.reload_source();
+    if (!cfg) return fail(cfg.error().message);
+    auto changed = restart_only_change(*config(), **cfg);
+    if (!changed.empty())
+      return fail(fmt::format("{} changed; it takes effect only after a restart (the old config keeps serving)", changed));
+    auto rt = Runtime::build(*cfg, resolver);
+    if (!rt) return fail(rt.error().message);
+    log::Level lvl;
+    if (log::parse_level((*cfg)->log.level, lvl)) log::set_level(lvl);
+    shared.publish(std::move(*rt));
+    ++generation;
+    ++reloads_ok;
+    log::info("reload", {{"status", "ok"}, {"trigger", trigger}, {"generation", generation}});
+  }
+
+  AdminResponse handle_admin(const std::string& method, const std::string& target) {
+    std::string_view path = target_path(target);
+    if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "method not allowed\n"};
+    if (path == "/live") return {200, "text/plain; charset=utf-8", "live\n"};
+    if (path == "/ready") {
+      if (draining) return {503, "text/plain; charset=utf-8", "draining\n"};
+      return {200, "text/plain; charset=utf-8", "ready\n"};
+    }
+    if (path == "/metrics") {
+      StatsSnapshot snap;
+      for (auto& w : workers) w->snapshot_into(snap);
+      ProcessInfo info{generation, reloads_ok, reloads_failed, draining};
+      return {200, "text/plain; version=0.0.4; charset=utf-8", render_prometheus(snap, info)};
+    }
+    if (path == "/admin/config") {
+      auto j = config::to_json(*config());
+      return {200, "application/json", j.dump(2) + "\n"};
+    }
+    return {404, "text/plain; charset=utf-8",
+            "not found; try /metrics, /ready, /live or /admin/config\n"};
+  }
+
+  void on_signal() {
+    signals.async_wait([this](const error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) reload("SIGHUP");
+      else if (!draining) begin_drain(sig == SIGINT ? "SIGINT" : "SIGTERM");
+      else force_stop();
+      on_signal();
+    });
+  }
+
+  void watch_loop() {
+    watch_timer.expires_after(std::chrono::milliseconds(500));
+    watch_timer.async_wait([this](const error_code& ec) {
+      if (ec || draining) return;
+      auto now = stamp(opts.watch_path);
+      if (!(now == watched) && now.size >= 0) {
+        watched = now;
+        reload("watch");
+      }
+      watch_loop();
+    });
+  }
+
+  std::size_t sessions() const {
+    std::size_t n = 0;
+    for (const auto& w : workers) n += w->sessions();
+    return n;
+  }
+
+  void begin_drain(std::string_view why) {
+    draining = true;
+    shared.draining = true;
+    auto timeout = config()->server.drain_timeout;
+    log::info("draining", {{"signal", why}, {"connections", sessions()},
+                           {"drain_timeout", format_duration(timeout)}});
+    for (auto& w : workers) w->begin_drain();
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    asio::co_spawn(control, wait_drained(deadline), asio::detached);
+  }
+
+  net::awaitable<void> wait_drained(std::chrono::steady_clock::time_point deadline) {
+    asio::steady_timer t(control);
+    while (sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
+      t.expires_after(std::chrono::milliseconds(20));
+      error_code ec;
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    std::size_t left = sessions();
+    if (left > 0) log::warn("drain_timeout", {{"connections_closed", left}});
+    force_stop();
+  }
+
+  void force_stop() {
+    for (auto& w : workers) w->force_close();
+    if (admin) admin->stop();
+    signals.cancel();
+    watch_timer.cancel();
+    control.stop();
+  }
+};
+
+Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Gateway::~Gateway() {
+  for (auto& w : impl_->workers) w->stop_and_join();
+}
+
+Result<std::unique_ptr<Gateway>> Gateway::start(std::shared_ptr<const config::Config> cfg,
+                                                GatewayOptions opts) {
+  auto impl = std::make_unique<Impl>();
+  impl->opts = std::move(opts);
+  log::Level lvl;
+  if (log::parse_level(cfg->log.level, lvl)) log::set_level(lvl);
+  auto rt = Runtime::build(cfg, impl->resolver);
+  if (!rt) return rt.error();
+
+  std::shared_ptr<log::LineSink> sink;
+  auto target = access_target(cfg->log);
+  if (!target.empty()) {
+    std::string err;
+    sink = log::LineSink::open(target, err);
+    if (!sink)
+      return make_error(ErrorKind::config, ErrorSource::internal,
+                        fmt::format("{}: log.access: {} (hint: use a writable path, stdout, stderr or off)",
+                                    cfg->source, err));
+  }
+
+  // Bind every listener in the first worker; the others reuse the ports it got (port 0 included).
+  std::vector<ListenerRuntime> listeners = (*rt)->listeners();
+  unsigned n = cfg->server.workers ? cfg->server.workers : std::max(1u, std::thread::hardware_concurrency());
+  impl->shared.publish(*rt);
+  for (unsigned i = 0; i < n; ++i) {
+    auto w = std::make_unique<Worker>(impl->shared, i, sink);
+    auto bound = w->listen(listeners);
+    if (!bound)
+      return make_error(ErrorKind::config, ErrorSource::internal,
+                        fmt::format("{} (hint: is another process using the port?)", bound.error().message));
+    if (i == 0) {
+      auto eps = w->bound();
+      for (std::size_t k = 0; k < listeners.size(); ++k) listeners[k].address = eps[k];
+    }
+    impl->workers.push_back(std::move(w));
+  }
+  for (std::size_t k = 0; k < listeners.size(); ++k)
+    log::announce("listening",
+              {{"name", listeners[k].cfg->name}, {"address", net::to_string(listeners[k].address)},
+               {"tls", listeners[k].tls != nullptr}, {"workers", n}});
+
+  if (cfg->admin.enabled) {
+    auto addr = net::resolve_host(cfg->admin.address.host);
+    if (!addr) return addr.error();
+    auto* raw = impl.get();
+    auto admin = AdminServer::start(impl->control, net::tcp::endpoint(*addr, cfg->admin.address.port),
+                                    [raw](const std::string& m, const std::string& t) {
+                                      return raw->handle_admin(m, t);
+                                    });
+    if (!admin)
+      return make_error(ErrorKind::config, ErrorSource::internal,
+                        fmt::format("admin.listen: {} (hint: pick a free port, or --admin off)",
+                                    admin.error().message));
+    impl->admin = std::move(*admin);
+    log::announce("listening",
+              {{"name", "admin"}, {"address", net::to_string(impl->admin->bound())}});
+  }
+  for (auto& w : impl->workers) w->start();
+  return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
+}
+
+int Gateway::run() {
+  auto& d = *impl_;
+  d.on_signal();
+  if (!d.opts.watch_path.empty()) {
+    d.watched = stamp(d.opts.watch_path);
+    d.watch_loop();
+  }
+  d.control.run();
+  for (auto& w : d.workers) w->stop_and_join();
+  log::info("stopped", {{"exit_code", d.exit_code}});
+  return d.exit_code;
+}
+
+void Gateway::stop() {
+  asio::post(impl_->control, [this] {
+    if (!impl_->draining) impl_->begin_drain("stop");
+  });
+}
+
+}  // namespace sluice::gateway

@@ -1,0 +1,76 @@
+#include "sluice/gateway/runtime.hpp"
+
+#include <fmt/format.h>
+
+#include "sluice/net/listen.hpp"
+
+namespace sluice::gateway {
+
+std::string stat_key(std::string_view route, std::string_view cluster, std::string_view endpoint) {
+  std::string k;
+  k.reserve(route.size() + cluster.size() + endpoint.size() + 2);
+  k += route;
+  k += '\x1f';
+  k += cluster;
+  k += '\x1f';
+  k += endpoint;
+  return k;
+}
+
+Result<std::shared_ptr<const Runtime>> Runtime::build(std::shared_ptr<const config::Config> cfg,
+                                                      upstream::Resolver& resolver) {
+  auto rt = std::make_shared<Runtime>();
+  rt->cfg_ = cfg;
+  auto router = Router::build(cfg->routes);
+  if (!router) return router.error();
+  rt->router_ = std::move(*router);
+
+  std::vector<std::shared_ptr<const upstream::Cluster>> clusters;
+  for (const auto& c : cfg->clusters) {
+    auto built = upstream::Cluster::build(c, resolver);
+    if (!built) return built.error();
+    clusters.push_back(std::move(*built));
+  }
+  for (const auto& r : cfg->routes) {
+    RouteRuntime rr;
+    rr.cfg = &r;
+    for (const auto& c : clusters)
+      if (c->name() == r.cluster) rr.cluster = c;
+    if (!rr.cluster)
+      return make_error(ErrorKind::config, ErrorSource::internal,
+                        fmt::format("{}:{}:{}: routes.{}.cluster: no cluster named \"{}\"",
+                                    r.pos.file, r.pos.line, r.pos.column, r.name, r.cluster));
+    for (const auto& ep : rr.cluster->endpoints())
+      rr.stat_keys.push_back(stat_key(r.name, rr.cluster->name(), ep.name));
+    rt->routes_.push_back(std::move(rr));
+  }
+  for (const auto& l : cfg->listeners) {
+    ListenerRuntime lr;
+    lr.cfg = &l;
+    auto addr = resolver.resolve(l.address.host);
+    if (!addr)
+      return make_error(ErrorKind::config, ErrorSource::internal,
+                        fmt::format("{}:{}:{}: listeners.{}.listen: {}", l.pos.file, l.pos.line,
+                                    l.pos.column, l.name, addr.error().message));
+    lr.address = net::tcp::endpoint(*addr, l.address.port);
+    if (l.tls) {
+      auto ctx = net::make_server_tls(*l.tls);
+      if (!ctx)
+        return make_error(ErrorKind::config, ErrorSource::internal,
+                          fmt::format("{}:{}:{}: listeners.{}.tls: {} (hint: check the cert_file and key_file)",
+                                      l.pos.file, l.pos.line, l.pos.column, l.name,
+                                      ctx.error().message));
+      lr.tls = std::move(*ctx);
+    }
+    rt->listeners_.push_back(std::move(lr));
+  }
+  return std::shared_ptr<const Runtime>(std::move(rt));
+}
+
+const ListenerRuntime* Runtime::listener(std::string_view name) const {
+  for (const auto& l : listeners_)
+    if (l.cfg->name == name) return &l;
+  return nullptr;
+}
+
+}  // namespace sluice::gateway

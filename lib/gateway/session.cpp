@@ -1,0 +1,679 @@
+#include "sluice/gateway/session.hpp"
+
+#include <array>
+#include <cstring>
+
+#include <boost/asio/connect.hpp>
+#include <fmt/format.h>
+
+#include "sluice/gateway/forward.hpp"
+#include "sluice/gateway/worker.hpp"
+#include "sluice/net/tls.hpp"
+
+namespace sluice::gateway {
+
+namespace asio = net::asio;
+using net::error_code;
+using net::ParseError;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::uint32_t kUpstreamHeaderLimit = 64 * 1024;
+constexpr std::size_t kClientBufferSize = 8 * 1024;
+constexpr std::size_t kMaxAttempts = 3;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+bool is_idempotent(std::string_view m) {
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" ||
+         m == "TRACE";
+}
+
+}  // namespace
+
+// Per-request state, kept across the requests of a connection so their strings keep capacity.
+struct Session::Exchange {
+  std::shared_ptr<const Runtime> rt;
+  const RouteRuntime* route = nullptr;
+  const upstream::Endpoint* ep = nullptr;
+  std::string request_id, method, path, target;
+  bool head_request = false, keep_alive = true, http10 = false, expect_continue = false;
+  bool request_done = false;  // the whole request body has been read from the client
+  bool replayable = false;    // ...and it all sat in buf_, so it can be sent again
+  std::size_t body_begin = 0, body_end = 0;  // raw body bytes in buf_ at the first send
+  bool reused = false;                       // the upstream connection came from the pool
+  bool head_built = false;                   // head_out_ holds this request's upstream head
+  bool response_started = false;
+  int status = 0;
+  std::size_t attempts = 0;
+  std::uint64_t bytes_in = 0, bytes_out = 0;
+  Clock::time_point start;
+  double connect_ms = -1, ttfb_ms = -1;
+  std::string_view error;
+
+  void reset() {
+    rt.reset();
+    route = nullptr;
+    ep = nullptr;
+    request_id.clear();
+    head_request = keep_alive = http10 = expect_continue = false;
+    request_done = replayable = reused = head_built = response_started = false;
+    body_begin = body_end = 0;
+    status = 0;
+    attempts = 0;
+    bytes_in = bytes_out = 0;
+    connect_ms = ttfb_ms = -1;
+    error = {};
+  }
+};
+
+Session::Session(Worker& w, const ListenerRuntime& listener, std::string listener_name,
+                 net::tcp::socket sock)
+    : w_(w),
+      listener_name_(std::move(listener_name)),
+      tls_(listener.tls != nullptr),
+      client_(listener.tls ? net::Stream(std::move(sock), *listener.tls)
+                           : net::Stream(std::move(sock))),
+      x_(std::make_unique<Exchange>()) {
+  error_code ec;
+  auto remote = client_.socket().remote_endpoint(ec);
+  if (!ec) client_ip_ = remote.address().to_string();
+  w_.attach(this);
+}
+
+Session::~Session() {
+  release_upstream(false);
+  if (!ubuf_.empty()) w_.give_buffer(std::move(ubuf_));
+  w_.detach(this);
+}
+
+void Session::expire() {
+  deadline_ = TimePoint::max();
+  timed_out_ = true;
+  if (phase_ == Phase::upstream) {
+    // Waiting on the upstream: close only it, so the client still gets a 504.
+    if (up_) up_->close();
+    return;
+  }
+  if (up_) up_->close();
+  client_.close();
+}
+
+void Session::drain() {
+  closing_ = true;
+  if ((phase_ == Phase::idle || phase_ == Phase::handshake) && begin_ == end_) client_.close();
+}
+
+void Session::release_upstream(bool reusable) {
+  if (!up_) return;
+  --w_.stats().upstream_active;
+  const auto* route = x_->route;
+  if (reusable && route && x_->ep && up_->is_open()) {
+    const auto& c = route->cluster->config();
+    w_.pool().put(x_->ep->pool_key, std::move(up_), Clock::now(), c.pool_idle_timeout, c.max_idle);
+  } else {
+    up_->close();
+  }
+  up_.reset();
+}
+
+net::awaitable<void> Session::run() {
+  const auto& server = w_.runtime()->config().server;
+  if (tls_) {
+    phase_ = Phase::handshake;
+    set_deadline(server.header_timeout);
+    error_code ec;
+    co_await client_.handshake(asio::ssl::stream_base::server, ec);
+    if (ec) co_return;
+  }
+  buf_.resize(kClientBufferSize);
+  while (!closing_ || begin_ != end_) {
+    x_->reset();
+    if (!co_await read_head()) break;
+    co_await handle_request();
+    finish();
+    if (!x_->keep_alive || closing_ || !client_.is_open()) break;
+  }
+  if (client_.is_open()) {
+    client_.shutdown_send();
+    client_.close();
+  }
+}
+
+// Reads until a complete request head is parsed. False when the connection should just close
+// (peer gone, timeout with nothing pending); bad heads are answered here and also return false.
+net::awaitable<bool> Session::read_head() {
+  const auto& server = w_.runtime()->config().server;
+  phase_ = Phase::idle;
+  timed_out_ = false;
+  req_.reset(static_cast<std::uint32_t>(server.max_header_bytes), server.max_body_bytes);
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+    if (buf_.size() > 8 * kClientBufferSize) buf_.resize(kClientBufferSize);
+    set_deadline(server.idle_timeout);
+  } else {
+    phase_ = Phase::head;
+    set_deadline(server.header_timeout);
+  }
+  for (;;) {
+    if (end_ > begin_) {
+      ParseError perr;
+      std::size_t n = req_.feed(buf_.data() + begin_, end_ - begin_, perr);
+      if (req_.header_done()) {
+        x_->start = x_->start == Clock::time_point{} ? Clock::now() : x_->start;
+        begin_ += n;
+        co_return true;
+      }
+      begin_ += n;
+      if (perr != ParseError::need_more && perr != ParseError::none) {
+        x_->request_id = w_.new_request_id();
+        x_->keep_alive = false;
+        if (perr == ParseError::header_too_large)
+          {
+      GatewayError e{431, "request_header_too_large",
+                               fmt::format("request head exceeds server.max_header_bytes ({} bytes)",
+                                           server.max_header_bytes)};
+      co_await send_error(e);
+    }
+        else
+          {
+      GatewayError e{400, "bad_request", "malformed HTTP request"};
+      co_await send_error(e);
+    }
+        finish();
+        co_return false;
+      }
+    }
+    if (begin_ > 0 && begin_ == end_) begin_ = end_ = 0;
+    if (end_ == buf_.size()) {
+      if (begin_ > 0) {
+        std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+      } else {
+        // Beast reports the limit itself once the head outgrows it; give it room to see that.
+        buf_.resize(std::min<std::size_t>(buf_.size() * 2, server.max_header_bytes + 4096));
+        if (end_ == buf_.size()) buf_.resize(buf_.size() + 1);
+      }
+    }
+    error_code ec;
+    std::size_t n = co_await client_.read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_), ec);
+    if (ec || n == 0) {
+      if (timed_out_ && end_ > begin_) {
+        // Slowloris: a head that never completes. The socket is closed already.
+        x_->request_id = w_.new_request_id();
+        x_->status = 408;
+        x_->error = "header_timeout";
+        finish();
+      }
+      co_return false;
+    }
+    if (phase_ == Phase::idle) {
+      phase_ = Phase::head;
+      x_->start = Clock::now();
+      set_deadline(server.header_timeout);
+    }
+    end_ += n;
+  }
+}
+
+net::awaitable<void> Session::send_error(const GatewayError& e) {
+  if (x_->request_id.empty()) x_->request_id = w_.new_request_id();
+  bool close = !x_->keep_alive || !x_->request_done || closing_;
+  if (close) x_->keep_alive = false;
+  write_error_response(head_out_, e, x_->request_id, close);
+  x_->status = e.status;
+  if (x_->error.empty()) x_->error = e.type;
+  x_->response_started = true;
+  const auto& server = w_.runtime()->config().server;
+  set_deadline(server.idle_timeout);
+  error_code ec;
+  co_await client_.write(asio::buffer(head_out_), ec);
+  if (!ec) x_->bytes_out += head_out_.size();
+}
+
+GatewayError Session::upstream_failure() const {
+  const auto& ep = x_->ep ? x_->ep->name : std::string();
+  nlohmann::json details = {{"endpoint", ep}, {"attempts", x_->attempts}};
+  if (x_->route) details["cluster"] = x_->route->cluster->name();
+  if (x_->error == "upstream_timeout" || x_->error == "upstream_connect_timeout")
+    return {504, "upstream_timeout",
+            fmt::format("upstream {} did not answer in time", ep), details};
+  if (x_->error == "upstream_connect_error")
+    return {502, "upstream_connect_error", fmt::format("cannot connect to upstream {}", ep), details};
+  if (x_->error == "upstream_tls_error")
+    return {502, "upstream_tls_error", fmt::format("TLS handshake with upstream {} failed", ep), details};
+  if (x_->error == "upstream_bad_response")
+    return {502, "upstream_bad_response", fmt::format("upstream {} sent a malformed response", ep), details};
+  return {502, "upstream_reset", fmt::format("upstream {} closed the connection before responding", ep),
+          details};
+}
+
+net::awaitable<void> Session::handle_request() {
+  auto& x = *x_;
+  x.rt = w_.runtime();
+  const auto& head = req_.head();
+  const auto& server = x.rt->config().server;
+  x.method.assign(head.method);
+  x.target.assign(head.target);
+  x.path.assign(target_path(head.target));
+  x.head_request = head.method == "HEAD";
+  x.keep_alive = head.keep_alive && !closing_;
+  x.http10 = head.version == 10;
+  x.expect_continue = head.expect_continue;
+  auto rid = head.get("x-request-id");
+  if (!rid.empty() && rid.size() <= 200) x.request_id.assign(rid);
+  else x.request_id = w_.new_request_id();
+
+  // Consume the body bytes that arrived with the head.
+  ParseError perr = ParseError::none;
+  std::size_t n = req_.done() ? 0 : req_.feed(buf_.data() + begin_, end_ - begin_, perr);
+  x.body_begin = begin_;
+  x.body_end = begin_ + n;
+  begin_ += n;
+  x.bytes_in += n;
+  x.request_done = req_.done();
+  x.replayable = x.request_done;
+  if (perr == ParseError::body_too_large) {
+    {
+      GatewayError e{413, "request_body_too_large",
+                         fmt::format("request body exceeds server.max_body_bytes ({} bytes)",
+                                     server.max_body_bytes)};
+      co_await send_error(e);
+    }
+    co_return;
+  }
+  if (perr != ParseError::none && perr != ParseError::need_more) {
+    {
+      GatewayError e{400, "bad_request", "malformed request body"};
+      co_await send_error(e);
+    }
+    co_return;
+  }
+
+  RequestFacts facts{listener_name_, head.get("host"), head.method, head.target, &head.fields};
+  auto idx = x.rt->router().match(facts);
+  if (!idx) {
+    {
+      GatewayError e{404, "no_route", fmt::format("no route matches {} {}", x.method, x.path),
+                         {{"listener", listener_name_}, {"host", std::string(facts.host)}}};
+      co_await send_error(e);
+    }
+    co_return;
+  }
+  x.route = &x.rt->route(*idx);
+  const auto& cluster = *x.route->cluster;
+  x.target = x.rt->router().rewrite_target(*idx, head.target);
+
+  bool allow_pooled = true;
+  std::size_t connect_failures = 0;
+  for (;;) {
+    ++x.attempts;
+    if (!x.ep) x.ep = &cluster.pick();
+    auto outcome = co_await connect_upstream(allow_pooled);
+    if (outcome == Outcome::ok) outcome = co_await send_request();
+    if (outcome == Outcome::ok) outcome = co_await relay_response();
+    if (outcome == Outcome::ok) co_return;
+    bool connect_failed = x.error == "upstream_connect_error" || x.error == "upstream_connect_timeout";
+    if (outcome == Outcome::retry && x.attempts < kMaxAttempts) {
+      // A pooled connection the upstream had closed: send again on a fresh one.
+      allow_pooled = false;
+      x.error = {};
+      continue;
+    }
+    // Nothing was sent yet, so another endpoint can take the request.
+    if (connect_failed && !x.response_started &&
+        ++connect_failures < std::min(cluster.endpoints().size(), kMaxAttempts)) {
+      ++w_.stats().series(x.route->stat_keys[x.ep->index], x.route->cfg->name, cluster.name(), x.ep->name).upstream_errors;
+      x.ep = &cluster.next_after(*x.ep);
+      x.error = {};
+      continue;
+    }
+    if (x.ep)
+      ++w_.stats().series(x.route->stat_keys[x.ep->index], x.route->cfg->name, cluster.name(), x.ep->name).upstream_errors;
+    if (!x.response_started && client_.is_open()) {
+      x.keep_alive = x.keep_alive && x.request_done;
+      co_await send_error(upstream_failure());
+    } else {
+      x.keep_alive = false;
+    }
+    co_return;
+  }
+}
+
+net::awaitable<Session::Outcome> Session::connect_upstream(bool allow_pooled) {
+  auto& x = *x_;
+  const auto& cluster = *x.route->cluster;
+  if (allow_pooled) {
+    up_ = w_.pool().take(x.ep->pool_key, Clock::now());
+    if (up_) {
+      x.reused = true;
+      ++w_.stats().upstream_active;
+      co_return Outcome::ok;
+    }
+  }
+  x.reused = false;
+  phase_ = Phase::upstream;
+  timed_out_ = false;
+  set_deadline(cluster.config().connect_timeout);
+  auto t0 = Clock::now();
+  up_ = std::make_unique<net::Stream>(net::tcp::socket(w_.io()));
+  ++w_.stats().upstream_active;
+  error_code ec;
+  co_await up_->socket().async_connect(x.ep->address, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    x.error = timed_out_ ? "upstream_connect_timeout" : "upstream_connect_error";
+    release_upstream(false);
+    co_return Outcome::failed;
+  }
+  up_->socket().set_option(net::tcp::no_delay(true), ec);
+  if (x.ep->tls) {
+    auto tls = std::make_unique<net::Stream>(std::move(up_->socket()), *cluster.tls_context());
+    up_ = std::move(tls);
+    const auto& t = cluster.config().tls;
+    std::string verify_name = x.ep->server_name.empty() ? x.ep->host : x.ep->server_name;
+    net::prepare_client_stream(*up_->tls(), x.ep->server_name, verify_name, t.verify);
+    co_await up_->handshake(asio::ssl::stream_base::client, ec);
+    if (ec) {
+      x.error = timed_out_ ? "upstream_connect_timeout" : "upstream_tls_error";
+      release_upstream(false);
+      co_return Outcome::failed;
+    }
+  }
+  w_.pool().note_created();
+  x.connect_ms = ms_since(t0);
+  co_return Outcome::ok;
+}
+
+net::awaitable<Session::Outcome> Session::send_request() {
+  auto& x = *x_;
+  const auto& head = req_.head();
+  const auto& route = *x.route->cfg;
+  phase_ = Phase::body;
+  timed_out_ = false;
+  set_deadline(route.stream_idle_timeout);
+  // Rebuilt on a retry only when the Host depends on the endpoint.
+  if (!x.head_built || route.auto_host_rewrite) {
+    UpstreamRequestContext ctx;
+    ctx.target = x.target;
+    if (route.host_rewrite) ctx.host_override = *route.host_rewrite;
+    else if (route.auto_host_rewrite) ctx.host_override = x.ep->host_header;
+    ctx.default_host = x.ep->host_header;
+    ctx.client_address = client_ip_;
+    ctx.client_tls = tls_;
+    ctx.request_id = x.request_id;
+    write_upstream_request_head(head_out_, head, ctx);
+    x.head_built = true;
+  }
+  error_code ec;
+  std::array<asio::const_buffer, 2> first{
+      asio::buffer(head_out_),
+      asio::buffer(buf_.data() + x.body_begin, x.body_end - x.body_begin)};
+  co_await up_->write(first, ec);
+  if (ec) {
+    x.error = "upstream_reset";
+    bool retry = x.reused && x.replayable && !timed_out_;
+    release_upstream(false);
+    co_return retry ? Outcome::retry : Outcome::failed;
+  }
+  if (x.request_done) co_return Outcome::ok;
+
+  // Stream the rest of the body as it arrives.
+  if (x.expect_continue && x.body_end == x.body_begin) {
+    co_await client_.write(asio::buffer(kContinue), ec);
+    if (ec) {
+      x.error = "downstream_reset";
+      release_upstream(false);
+      x.keep_alive = false;
+      x.response_started = true;  // nobody to answer
+      co_return Outcome::failed;
+    }
+  }
+  x.replayable = false;
+  if (buf_.size() < 2 * kClientBufferSize) buf_.resize(2 * kClientBufferSize);
+  while (!req_.done()) {
+    if (begin_ == end_) begin_ = end_ = 0;
+    std::size_t n = 0;
+    if (end_ == begin_) {
+      n = co_await client_.read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_), ec);
+      if (ec || n == 0) {
+        x.error = timed_out_ ? "downstream_timeout" : "downstream_reset";
+        release_upstream(false);
+        x.keep_alive = false;
+        x.response_started = true;  // the client is gone or stalled: nobody to answer
+        client_.close();
+        co_return Outcome::failed;
+      }
+      end_ += n;
+    }
+    ParseError perr;
+    std::size_t used = req_.feed(buf_.data() + begin_, end_ - begin_, perr);
+    if (perr == ParseError::body_too_large || (perr != ParseError::none && perr != ParseError::need_more)) {
+      release_upstream(false);
+      x.keep_alive = false;
+      if (perr == ParseError::body_too_large)
+        {
+      GatewayError e{413, "request_body_too_large",
+                             "request body exceeds server.max_body_bytes"};
+      co_await send_error(e);
+    }
+      else
+        {
+      GatewayError e{400, "bad_request", "malformed request body"};
+      co_await send_error(e);
+    }
+      co_return Outcome::failed;
+    }
+    if (used > 0) {
+      co_await up_->write(asio::buffer(buf_.data() + begin_, used), ec);
+      begin_ += used;
+      x.bytes_in += used;
+      set_deadline(route.stream_idle_timeout);
+      if (ec) {
+        x.error = timed_out_ ? "upstream_timeout" : "upstream_reset";
+        release_upstream(false);
+        x.keep_alive = false;
+        co_return Outcome::failed;
+      }
+    }
+  }
+  x.request_done = true;
+  co_return Outcome::ok;
+}
+
+net::awaitable<Session::Outcome> Session::relay_response() {
+  auto& x = *x_;
+  const auto& route = *x.route->cfg;
+  if (ubuf_.empty()) ubuf_ = w_.take_buffer();
+  std::size_t ub = 0, ue = 0;
+  phase_ = Phase::upstream;
+  timed_out_ = false;
+  set_deadline(route.timeout);
+  auto sent_at = Clock::now();
+  error_code ec;
+  ParseError perr = ParseError::none;
+
+  auto reset_parser = [&] {
+    res_.reset(kUpstreamHeaderLimit, 0);
+    if (x.head_request) res_.skip_body();
+  };
+  reset_parser();
+  for (;;) {
+    if (ue > ub) {
+      std::size_t n = res_.feed(ubuf_.data() + ub, ue - ub, perr);
+      ub += n;
+      if (res_.header_done()) {
+        int st = res_.head().status;
+        if (st >= 100 && st < 200 && st != 101) {  // interim responses are not forwarded
+          reset_parser();
+          continue;
+        }
+        break;
+      }
+      if (perr != ParseError::need_more) {
+        x.error = "upstream_bad_response";
+        release_upstream(false);
+        co_return Outcome::failed;
+      }
+    }
+    if (ub == ue) ub = ue = 0;
+    if (ue == ubuf_.size()) {
+      if (ub == 0) {
+        x.error = "upstream_bad_response";
+        release_upstream(false);
+        co_return Outcome::failed;
+      }
+      std::memmove(ubuf_.data(), ubuf_.data() + ub, ue - ub);
+      ue -= ub;
+      ub = 0;
+    }
+    std::size_t n = co_await up_->read_some(asio::buffer(ubuf_.data() + ue, ubuf_.size() - ue), ec);
+    if (ec || n == 0) {
+      bool nothing = ue == 0 && x.ttfb_ms < 0;
+      x.error = timed_out_ ? "upstream_timeout" : "upstream_reset";
+      bool retry = !timed_out_ && nothing && x.reused && x.replayable;
+      release_upstream(false);
+      co_return retry ? Outcome::retry : Outcome::failed;
+    }
+    if (x.ttfb_ms < 0) x.ttfb_ms = ms_since(sent_at);
+    ue += n;
+  }
+
+  // The head is in; answer the client.
+  const auto& head = res_.head();
+  phase_ = Phase::response;
+  set_deadline(route.stream_idle_timeout);
+  bool until_close = res_.needs_eof() || (x.http10 && head.chunked);
+  bool decode = x.http10 && head.chunked;
+  if (until_close || closing_) x.keep_alive = false;
+  ClientResponseContext ctx;
+  ctx.request_id = x.request_id;
+  ctx.close = !x.keep_alive;
+  ctx.keep_alive_10 = x.http10 && x.keep_alive;
+  ctx.framing = until_close ? ClientFraming::until_close : ClientFraming::passthrough;
+  write_client_response_head(head_out_, head, ctx);
+  x.status = head.status;
+  bool upstream_keep_alive = head.keep_alive;
+
+  auto& out = out_;
+  out.clear();
+  out.push_back(asio::buffer(head_out_));
+  auto consume = [&](bool with_head) -> std::size_t {
+    if (!with_head) out.clear();
+    res_.body_pieces().clear();
+    std::size_t n = res_.done() ? 0 : res_.feed(ubuf_.data() + ub, ue - ub, perr);
+    if (decode) {
+      for (auto p : res_.body_pieces()) out.push_back(asio::buffer(p.data(), p.size()));
+    } else if (n > 0) {
+      out.push_back(asio::buffer(ubuf_.data() + ub, n));
+    }
+    ub += n;
+    return n;
+  };
+  consume(true);
+  x.response_started = true;
+  for (;;) {
+    if (perr != ParseError::none && perr != ParseError::need_more) {
+      x.error = "upstream_bad_response";
+      x.keep_alive = false;
+      release_upstream(false);
+      co_return Outcome::failed;
+    }
+    if (!out.empty()) {
+      co_await client_.write(out, ec);
+      x.bytes_out += asio::buffer_size(out);
+      if (ec) {
+        x.error = timed_out_ ? "downstream_timeout" : "downstream_reset";
+        x.keep_alive = false;
+        release_upstream(false);
+        co_return Outcome::failed;
+      }
+      set_deadline(route.stream_idle_timeout);
+    }
+    if (res_.done()) break;
+    if (ub == ue) ub = ue = 0;
+    std::size_t n = co_await up_->read_some(asio::buffer(ubuf_.data() + ue, ubuf_.size() - ue), ec);
+    if (ec || n == 0) {
+      bool clean_eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+      if (clean_eof && res_.needs_eof()) {
+        res_.feed_eof(perr);
+        break;
+      }
+      // Cut mid-body: the client must not mistake this for a complete response.
+      x.error = timed_out_ ? "upstream_timeout" : "upstream_reset";
+      x.keep_alive = false;
+      release_upstream(false);
+      client_.close();
+      co_return Outcome::failed;
+    }
+    ue += n;
+    set_deadline(route.stream_idle_timeout);
+    consume(false);
+  }
+  bool reusable = upstream_keep_alive && res_.done() && ub == ue && !res_.needs_eof() && !timed_out_;
+  release_upstream(reusable);
+  w_.give_buffer(std::move(ubuf_));
+  ubuf_.clear();
+  co_return Outcome::ok;
+}
+
+void Session::finish() {
+  auto& x = *x_;
+  phase_ = Phase::idle;
+  // Idle connections hold no upstream buffer: thousands of them must stay cheap.
+  if (!ubuf_.empty()) {
+    w_.give_buffer(std::move(ubuf_));
+    ubuf_.clear();
+  }
+  if (x.status == 0 && x.error.empty()) return;
+  double total_ms = x.start == Clock::time_point{} ? 0 : ms_since(x.start);
+  std::string_view route, cluster, endpoint;
+  static const std::string none;
+  const std::string* key = nullptr;
+  std::string adhoc;
+  if (x.route) {
+    route = x.route->cfg->name;
+    cluster = x.route->cluster->name();
+  }
+  if (x.route && x.ep) {
+    endpoint = x.ep->name;
+    key = &x.route->stat_keys[x.ep->index];
+  } else {
+    adhoc = stat_key(route, cluster, endpoint);
+    key = &adhoc;
+  }
+  auto& s = w_.stats().series(*key, route, cluster, endpoint);
+  int cls = x.status / 100;
+  if (cls >= 1 && cls <= 5) ++s.by_class[cls - 1];
+  s.latency.observe(total_ms / 1000.0);
+  s.bytes_in += x.bytes_in;
+  s.bytes_out += x.bytes_out;
+  auto& log = w_.access_log();
+  if (log.enabled()) {
+    AccessRecord r;
+    r.request_id = x.request_id;
+    r.listener = listener_name_;
+    r.client = client_ip_;
+    r.method = x.method;
+    r.path = x.path;
+    r.route = route;
+    r.cluster = cluster;
+    r.endpoint = endpoint;
+    r.status = x.status;
+    r.bytes_in = x.bytes_in;
+    r.bytes_out = x.bytes_out;
+    r.total_ms = total_ms;
+    r.connect_ms = x.connect_ms;
+    r.ttfb_ms = x.ttfb_ms;
+    r.attempts = static_cast<int>(x.attempts);
+    r.error = x.error;
+    log.write(r);
+  }
+  x.start = {};
+}
+
+}  // namespace sluice::gateway

@@ -1,0 +1,71 @@
+// One client connection: reads requests (pipelined in order), routes them, relays each to an
+// upstream over a pooled connection, streams both bodies without buffering them, and logs.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sluice/core/clock.hpp"
+#include "sluice/gateway/error_response.hpp"
+#include "sluice/gateway/runtime.hpp"
+#include "sluice/net/asio.hpp"
+#include "sluice/net/http_parser.hpp"
+#include "sluice/net/stream.hpp"
+
+namespace sluice::gateway {
+
+class Worker;
+
+class Session {
+ public:
+  Session(Worker& w, const ListenerRuntime& listener, std::string listener_name, net::tcp::socket sock);
+  ~Session();
+  net::awaitable<void> run();
+
+  // Called by the worker's tick.
+  TimePoint deadline() const { return deadline_; }
+  void expire();
+  void drain();
+  const std::string& listener_name() const { return listener_name_; }
+
+  Session* prev = nullptr;
+  Session* next = nullptr;
+
+ private:
+  enum class Phase { handshake, idle, head, body, upstream, response };
+  enum class Outcome { ok, retry, failed };
+  struct Exchange;  // per-request state, defined in session.cpp
+
+  net::awaitable<bool> read_head();
+  net::awaitable<void> handle_request();
+  net::awaitable<Outcome> connect_upstream(bool allow_pooled);
+  net::awaitable<Outcome> send_request();
+  net::awaitable<Outcome> relay_response();
+  net::awaitable<void> send_error(const GatewayError& e);
+  GatewayError upstream_failure() const;
+  void finish();
+  void set_deadline(Duration d) { deadline_ = std::chrono::steady_clock::now() + d; }
+  void release_upstream(bool reusable);
+
+  Worker& w_;
+  std::string listener_name_;
+  bool tls_ = false;
+  net::Stream client_;
+  std::string client_ip_;
+  std::vector<char> buf_;  // client bytes: begin_..end_ not yet consumed
+  std::size_t begin_ = 0, end_ = 0;
+  net::HttpParser req_{net::HttpParser::Kind::request};
+  net::HttpParser res_{net::HttpParser::Kind::response};
+  std::string head_out_;
+  std::vector<char> ubuf_;  // upstream bytes, borrowed from the worker per request
+  std::vector<net::asio::const_buffer> out_;  // gather list for client writes
+  std::unique_ptr<net::Stream> up_;
+  Phase phase_ = Phase::idle;
+  TimePoint deadline_ = TimePoint::max();
+  bool timed_out_ = false;
+  bool closing_ = false;
+  std::unique_ptr<Exchange> x_;
+};
+
+}  // namespace sluice::gateway

@@ -1,0 +1,64 @@
+#include "sluice/net/listen.hpp"
+
+#include <cstring>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <fmt/format.h>
+
+namespace sluice::net {
+
+Result<asio::ip::address> resolve_host(const std::string& host) {
+  error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (!ec) return addr;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
+  if (rc != 0 || !res)
+    return make_error(ErrorKind::dns, ErrorSource::internal,
+                      fmt::format("cannot resolve \"{}\": {}", host, gai_strerror(rc)));
+  asio::ip::address out;
+  if (res->ai_family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(res->ai_addr);
+    out = asio::ip::address_v4(ntohl(sin->sin_addr.s_addr));
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(res->ai_addr);
+    asio::ip::address_v6::bytes_type b;
+    std::memcpy(b.data(), &sin6->sin6_addr, 16);
+    out = asio::ip::address_v6(b);
+  }
+  ::freeaddrinfo(res);
+  return out;
+}
+
+Result<tcp::acceptor> open_acceptor(asio::io_context& io, const tcp::endpoint& at) {
+  tcp::acceptor acc(io);
+  error_code ec;
+  auto fail = [&](const char* what) {
+    return make_error(ErrorKind::io, ErrorSource::internal,
+                      fmt::format("cannot {} {}: {}", what, to_string(at), ec.message()));
+  };
+  acc.open(at.protocol(), ec);
+  if (ec) return fail("open a socket for");
+  acc.set_option(asio::socket_base::reuse_address(true), ec);
+  int one = 1;
+  if (::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    ec = error_code(errno, boost::system::system_category());
+    return fail("set SO_REUSEPORT on");
+  }
+  acc.bind(at, ec);
+  if (ec) return fail("bind");
+  acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listen on");
+  return acc;
+}
+
+std::string to_string(const tcp::endpoint& ep) {
+  if (ep.address().is_v6()) return fmt::format("[{}]:{}", ep.address().to_string(), ep.port());
+  return fmt::format("{}:{}", ep.address().to_string(), ep.port());
+}
+
+}  // namespace sluice::net

@@ -1,0 +1,63 @@
+// A byte stream that is plain TCP or TLS over TCP, so the proxy has one code path for both.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+
+#include "sluice/net/asio.hpp"
+
+namespace sluice::net {
+
+class Stream {
+ public:
+  explicit Stream(tcp::socket sock) : sock_(std::move(sock)) {}
+  // TLS over sock; the handshake is done by handshake().
+  Stream(tcp::socket sock, asio::ssl::context& ctx)
+      : tls_(std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(sock), ctx)) {}
+
+  bool is_tls() const { return tls_ != nullptr; }
+  tcp::socket& socket() { return tls_ ? tls_->next_layer() : *sock_; }
+  asio::ssl::stream<tcp::socket>* tls() { return tls_.get(); }
+
+  awaitable<std::size_t> read_some(asio::mutable_buffer buf, error_code& ec) {
+    if (tls_)
+      co_return co_await tls_->async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
+    co_return co_await sock_->async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  // Writes every byte of the buffer sequence.
+  template <class Buffers>
+  awaitable<std::size_t> write(const Buffers& bufs, error_code& ec) {
+    if (tls_) co_return co_await asio::async_write(*tls_, bufs, asio::redirect_error(asio::use_awaitable, ec));
+    co_return co_await asio::async_write(*sock_, bufs, asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  awaitable<void> handshake(asio::ssl::stream_base::handshake_type type, error_code& ec) {
+    if (tls_) co_await tls_->async_handshake(type, asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  // Closes at once; pending operations complete with operation_aborted.
+  void close() {
+    error_code ignored;
+    socket().close(ignored);
+  }
+  // Half-close: the peer sees the end of our data before we close, so a final error response
+  // is not lost to a reset.
+  void shutdown_send() {
+    error_code ignored;
+    socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+  bool is_open() { return socket().is_open(); }
+
+ private:
+  std::optional<tcp::socket> sock_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
+};
+
+// Non-blocking check that an idle connection was not closed by the peer meanwhile.
+bool idle_connection_alive(tcp::socket& sock);
+
+}  // namespace sluice::net

@@ -1,0 +1,70 @@
+#include "sluice/upstream/cluster.hpp"
+
+#include <fmt/format.h>
+
+namespace sluice::upstream {
+
+namespace {
+
+bool is_address_literal(const std::string& host) {
+  net::error_code ec;
+  net::asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+Error at(const config::SourcePos& pos, const std::string& key, const std::string& msg,
+         const std::string& hint) {
+  return make_error(ErrorKind::config, ErrorSource::internal,
+                    fmt::format("{}:{}:{}: {}: {} (hint: {})", pos.file, pos.line, pos.column, key,
+                                msg, hint));
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Cluster>> Cluster::build(const config::Cluster& cfg,
+                                                       Resolver& resolver) {
+  std::shared_ptr<Cluster> c(new Cluster(cfg));
+  bool any_tls = cfg.tls.enabled;
+  for (const auto& e : cfg.endpoints) any_tls = any_tls || e.tls;
+  if (any_tls) {
+    auto ctx = net::make_client_tls(cfg.tls);
+    if (!ctx)
+      return at(cfg.pos, fmt::format("clusters.{}.tls", cfg.name), ctx.error().message,
+                "check the certificate, key and CA files");
+    c->tls_ = std::move(*ctx);
+  }
+  for (std::size_t i = 0; i < cfg.endpoints.size(); ++i) {
+    const auto& e = cfg.endpoints[i];
+    auto addr = resolver.resolve(e.address.host);
+    if (!addr)
+      return at(e.pos, fmt::format("clusters.{}.endpoints[{}]", cfg.name, i), addr.error().message,
+                "use a resolvable name or an IP address");
+    Endpoint ep;
+    ep.host = e.address.host;
+    ep.port = e.address.port;
+    ep.address = net::tcp::endpoint(*addr, e.address.port);
+    ep.tls = e.tls || cfg.tls.enabled;
+    bool v6 = ep.host.find(':') != std::string::npos;
+    std::string h = v6 ? fmt::format("[{}]", ep.host) : ep.host;
+    ep.name = fmt::format("{}:{}", h, ep.port);
+    bool default_port = ep.port == (ep.tls ? 443 : 80);
+    ep.host_header = default_port ? h : ep.name;
+    ep.server_name = !cfg.tls.sni.empty() ? cfg.tls.sni
+                     : is_address_literal(ep.host) ? std::string() : ep.host;
+    ep.pool_key = fmt::format("{}|{}|{}", cfg.name, ep.name, ep.tls ? "tls" : "tcp");
+    ep.index = i;
+    c->endpoints_.push_back(std::move(ep));
+  }
+  return std::shared_ptr<const Cluster>(std::move(c));
+}
+
+const Endpoint& Cluster::pick() const {
+  auto n = cursor_.fetch_add(1, std::memory_order_relaxed);
+  return endpoints_[n % endpoints_.size()];
+}
+
+const Endpoint& Cluster::next_after(const Endpoint& prev) const {
+  return endpoints_[(prev.index + 1) % endpoints_.size()];
+}
+
+}  // namespace sluice::upstream
