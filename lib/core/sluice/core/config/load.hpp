@@ -24,6 +24,12 @@ Result<Endpoint> parse_endpoint(std::string_view text);
 // Quick mode (`serve --listen A --to URL,URL`): one listener, one catch-all route, one cluster.
 Result<Config> quick(std::string_view listen, const std::vector<std::string>& to);
 
+// An error in the one config format, for checks made after loading (DNS, TLS files, regexes):
+// "FILE:LINE:COL: key: what (hint: hint)", or "SOURCE: key: ..." when there is no position
+// (quick mode and flags).
+Error config_error(const SourcePos& pos, std::string_view key, std::string_view what,
+                   std::string_view hint);
+
 // A commented example config that load_string accepts (`sluice config example`).
 std::string example();
 
