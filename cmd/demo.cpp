@@ -38,9 +38,7 @@ endpoints = ["{}", "{}"]
                      mocks_[0]->address(), mocks_[1]->address());
 }
 
-void Demo::print_banner(const config::Config& c) const {
-  std::string gw = fmt::format("{}:{}", c.listeners.front().address.host, c.listeners.front().address.port);
-  std::string admin = c.admin.enabled ? fmt::format("{}:{}", c.admin.address.host, c.admin.address.port) : "";
+void Demo::print_banner(const std::string& gw, const std::string& admin) const {
   fmt::print(stderr,
              "\nsluice demo: gateway on http://{0} in front of mock upstreams {1} and {2}.\n"
              "Try:\n"

@@ -14,7 +14,8 @@ class Demo {
  public:
   Demo();  // starts the mock upstreams on free loopback ports
   std::string config_toml() const;
-  void print_banner(const config::Config& effective) const;
+  // gateway and admin: the bound addresses ("" when the admin listener is off).
+  void print_banner(const std::string& gateway, const std::string& admin) const;
 
  private:
   std::vector<std::unique_ptr<chaos::MockServer>> mocks_;

@@ -1,5 +1,6 @@
 // sluice: one binary, one subcommand per job. main only dispatches.
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "commands.hpp"
 
@@ -11,6 +12,14 @@ int main(int argc, char** argv) {
   sluice::cmd::add_serve(app);
   sluice::cmd::add_config(app);
   sluice::cmd::add_version(app);
+  // CLI11 would only say "A subcommand is required" for a mistyped command.
+  if (argc > 1 && argv[1][0] != '-' && app.get_subcommands([&](CLI::App* sub) {
+        return sub->get_name() == argv[1];
+      }).empty()) {
+    fmt::print(stderr, "sluice: unknown command \"{}\" (hint: sluice --help lists the commands)\n",
+               argv[1]);
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -28,16 +28,12 @@ struct ServeFlags {
 
 // Flags win over the file, on start and on every reload.
 Result<std::shared_ptr<const config::Config>> apply_flags(config::Config c, const ServeFlags& f) {
-  auto flag_error = [](std::string flag, std::string msg, std::string hint) {
-    return make_error(ErrorKind::usage, ErrorSource::internal,
-                      fmt::format("{}: {} (hint: {})", flag, msg, hint));
-  };
   if (!f.admin.empty()) {
     if (f.admin == "off") {
       c.admin.enabled = false;
     } else {
       auto hp = config::parse_host_port(f.admin);
-      if (!hp) return flag_error("--admin", hp.error().message, "use HOST:PORT or off");
+      if (!hp) return make_error(ErrorKind::usage, ErrorSource::internal, "--admin: " + hp.error().message);
       c.admin.enabled = true;
       c.admin.address = *hp;
     }
@@ -55,7 +51,7 @@ Result<std::shared_ptr<const config::Config>> apply_flags(config::Config c, cons
   if (f.workers >= 0) c.server.workers = static_cast<unsigned>(f.workers);
   if (!f.listen.empty() && !c.listeners.empty() && f.to.empty()) {
     auto hp = config::parse_host_port(f.listen);
-    if (!hp) return flag_error("--listen", hp.error().message, "use HOST:PORT, e.g. 127.0.0.1:8080");
+    if (!hp) return make_error(ErrorKind::usage, ErrorSource::internal, "--listen: " + hp.error().message);
     c.listeners.front().address = *hp;
   }
   return std::shared_ptr<const config::Config>(std::make_shared<config::Config>(std::move(c)));
@@ -114,7 +110,7 @@ int run_serve(const ServeFlags& f) {
   }
   auto gw = gateway::Gateway::start(*cfg, std::move(opts));
   if (!gw) return fail(gw.error());
-  if (demo) demo->print_banner(**cfg);
+  if (demo) demo->print_banner((*gw)->bound("main"), (*gw)->bound("admin"));
   return (*gw)->run();
 }
 
@@ -125,12 +121,12 @@ void add_serve(CLI::App& app) {
   auto* sub = app.add_subcommand("serve", "Run the gateway");
   sub->add_option("-c,--config", f->config_path, "Config file (default: ./sluice.toml)")
       ->check(CLI::ExistingFile);
-  sub->add_option("--listen", f->listen, "HOST:PORT to listen on (quick and demo modes; overrides the first listener)");
+  sub->add_option("--listen", f->listen, "HOST:PORT to listen on (quick and demo modes; with a config file it replaces the first listener's address)");
   sub->add_option("--to", f->to, "Upstream URLs for quick mode, comma separated or repeated")
       ->delimiter(',');
   sub->add_option("--admin", f->admin, "Admin listener HOST:PORT, or off (default 127.0.0.1:9901)");
   sub->add_option("--workers", f->workers, "Worker threads (default: one per core)")
-      ->check(CLI::Range(0, 1024));
+      ->check(CLI::Range(0, 4096));
   sub->add_option("--access-log", f->access_log, "Access log: off, stdout, stderr or a file path");
   sub->add_option("--log-level", f->log_level, "Event log level: error, warn, info or debug")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}));

@@ -10,10 +10,25 @@ using net::iequals;
 
 namespace {
 
+// The values of every Connection line (a message may repeat it).
+struct ConnectionLines {
+  std::string_view values[4];
+  std::size_t n = 0;
+  explicit ConnectionLines(const net::MessageHead& m) {
+    for (const auto& f : m.fields)
+      if (n < std::size(values) && f.name.size() == 10 && iequals(f.name, "connection"))
+        values[n++] = f.value;
+  }
+  bool names(std::string_view header) const {
+    for (std::size_t i = 0; i < n; ++i)
+      if (net::connection_lists(values[i], header)) return true;
+    return false;
+  }
+};
+
 // Headers named in Connection are hop-by-hop too (RFC 9110 7.6.1).
-bool dropped(const net::HeaderField& f, std::string_view connection) {
-  return net::is_hop_by_hop(f.name) ||
-         (!connection.empty() && net::connection_lists(connection, f.name));
+bool dropped(const net::HeaderField& f, const ConnectionLines& c) {
+  return net::is_hop_by_hop(f.name) || (c.n > 0 && c.names(f.name));
 }
 
 void field(std::string& out, std::string_view name, std::string_view value) {
@@ -32,8 +47,10 @@ void write_upstream_request_head(std::string& out, const net::MessageHead& req,
   out += ' ';
   out += ctx.target;
   out += " HTTP/1.1\r\n";
-  std::string_view connection = req.get("connection");
-  std::string_view host, xff, xfh;
+  ConnectionLines connection(req);
+  std::string_view host, xfh;
+  std::string_view xff[4];  // repeated X-Forwarded-For lines combine in order (RFC 9110 5.3)
+  std::size_t xff_lines = 0;
   bool has_request_id = false;
   for (const auto& f : req.fields) {
     if (dropped(f, connection)) continue;
@@ -48,11 +65,15 @@ void write_upstream_request_head(std::string& out, const net::MessageHead& req,
         if (iequals(f.name, "expect")) continue;  // 100-continue is answered by the gateway
         break;
       case 12:
-        if (iequals(f.name, "x-request-id")) has_request_id = true;
+        // The client's id is kept only when the gateway adopted it (a usable one).
+        if (iequals(f.name, "x-request-id")) {
+          if (f.value != ctx.request_id) continue;
+          has_request_id = true;
+        }
         break;
       case 15:
         if (iequals(f.name, "x-forwarded-for")) {
-          xff = f.value;
+          if (xff_lines < std::size(xff)) xff[xff_lines++] = f.value;
           continue;
         }
         break;
@@ -72,8 +93,9 @@ void write_upstream_request_head(std::string& out, const net::MessageHead& req,
   else field(out, "Host", ctx.default_host);
   if (!has_request_id && !ctx.request_id.empty()) field(out, "x-request-id", ctx.request_id);
   out += "X-Forwarded-For: ";
-  if (!xff.empty()) {
-    out += xff;
+  for (std::size_t i = 0; i < xff_lines; ++i) {
+    if (net::trim(xff[i]).empty()) continue;
+    out += net::trim(xff[i]);
     out += ", ";
   }
   out += ctx.client_address;
@@ -90,7 +112,7 @@ void write_client_response_head(std::string& out, const net::MessageHead& res,
   fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} ", res.status);
   out += res.reason;
   out += "\r\n";
-  std::string_view connection = res.get("connection");
+  ConnectionLines connection(res);
   bool has_request_id = false;
   for (const auto& f : res.fields) {
     if (dropped(f, connection)) continue;

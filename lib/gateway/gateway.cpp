@@ -75,6 +75,7 @@ struct Gateway::Impl {
   std::uint64_t generation = 1, reloads_ok = 0, reloads_failed = 0;
   bool draining = false;
   int exit_code = 0;
+  std::vector<std::pair<std::string, std::string>> bound;  // listener name -> address
 
   std::shared_ptr<const config::Config> config() { return shared.load()->config_ptr(); }
 
@@ -229,6 +230,8 @@ Result<std::unique_ptr<Gateway>> Gateway::start(std::shared_ptr<const config::Co
     impl->workers.push_back(std::move(w));
   }
   for (std::size_t k = 0; k < listeners.size(); ++k)
+    impl->bound.emplace_back(listeners[k].cfg->name, net::to_string(listeners[k].address));
+  for (std::size_t k = 0; k < listeners.size(); ++k)
     log::announce("listening",
               {{"name", listeners[k].cfg->name}, {"address", net::to_string(listeners[k].address)},
                {"tls", listeners[k].tls != nullptr}, {"workers", n}});
@@ -246,6 +249,7 @@ Result<std::unique_ptr<Gateway>> Gateway::start(std::shared_ptr<const config::Co
                         fmt::format("admin.listen: {} (hint: pick a free port, or --admin off)",
                                     admin.error().message));
     impl->admin = std::move(*admin);
+    impl->bound.emplace_back("admin", net::to_string(impl->admin->bound()));
     log::announce("listening",
               {{"name", "admin"}, {"address", net::to_string(impl->admin->bound())}});
   }
@@ -264,6 +268,12 @@ int Gateway::run() {
   for (auto& w : d.workers) w->stop_and_join();
   log::info("stopped", {{"exit_code", d.exit_code}});
   return d.exit_code;
+}
+
+std::string Gateway::bound(std::string_view name) const {
+  for (const auto& [n, addr] : impl_->bound)
+    if (n == name) return addr;
+  return {};
 }
 
 void Gateway::stop() {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "sluice/core/config/load.hpp"
 #include "sluice/net/headers.hpp"
 
 namespace sluice::gateway {
@@ -21,9 +22,8 @@ Result<Router> Router::build(const std::vector<config::Route>& routes) {
       try {
         c.regex.emplace(route.path, std::regex::ECMAScript | std::regex::optimize);
       } catch (const std::regex_error& e) {
-        return make_error(ErrorKind::config, ErrorSource::internal,
-                          fmt::format("{}:{}:{}: routes.{}.path_regex: {} (hint: use ECMAScript regex syntax)",
-                                      route.pos.file, route.pos.line, route.pos.column, route.name, e.what()));
+        return config::config_error(route.pos, fmt::format("routes[{}].path_regex", r.routes_.size()),
+                                    e.what(), "use ECMAScript regex syntax");
       }
     }
     r.routes_.push_back(std::move(c));
@@ -96,16 +96,18 @@ std::optional<std::size_t> Router::match(const RequestFacts& req) const {
   return std::nullopt;
 }
 
-std::string Router::rewrite_target(std::size_t route, std::string_view target) const {
+void Router::rewrite_target(std::size_t route, std::string_view target, std::string& out) const {
   const auto& r = *routes_[route].cfg;
-  if (!r.rewrite_prefix || r.path_match != config::PathMatch::prefix) return std::string(target);
-  std::string out = *r.rewrite_prefix;
+  if (!r.rewrite_prefix || r.path_match != config::PathMatch::prefix) {
+    out.assign(target);
+    return;
+  }
+  out.assign(*r.rewrite_prefix);
   std::string_view rest = target.substr(r.path.size());
   // "/api" + "/users" rewritten to "/" must give "/users", not "//users".
   if (!out.empty() && out.back() == '/' && !rest.empty() && rest.front() == '/') out.pop_back();
   out += rest;
   if (out.empty() || out.front() != '/') out.insert(out.begin(), '/');
-  return out;
 }
 
 }  // namespace sluice::gateway

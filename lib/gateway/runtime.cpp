@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "sluice/core/config/load.hpp"
 #include "sluice/net/listen.hpp"
 
 namespace sluice::gateway {
@@ -26,40 +27,39 @@ Result<std::shared_ptr<const Runtime>> Runtime::build(std::shared_ptr<const conf
   rt->router_ = std::move(*router);
 
   std::vector<std::shared_ptr<const upstream::Cluster>> clusters;
-  for (const auto& c : cfg->clusters) {
-    auto built = upstream::Cluster::build(c, resolver);
+  for (std::size_t i = 0; i < cfg->clusters.size(); ++i) {
+    auto built = upstream::Cluster::build(cfg->clusters[i], i, resolver);
     if (!built) return built.error();
     clusters.push_back(std::move(*built));
   }
-  for (const auto& r : cfg->routes) {
+  for (std::size_t i = 0; i < cfg->routes.size(); ++i) {
+    const auto& r = cfg->routes[i];
     RouteRuntime rr;
     rr.cfg = &r;
     for (const auto& c : clusters)
       if (c->name() == r.cluster) rr.cluster = c;
     if (!rr.cluster)
-      return make_error(ErrorKind::config, ErrorSource::internal,
-                        fmt::format("{}:{}:{}: routes.{}.cluster: no cluster named \"{}\"",
-                                    r.pos.file, r.pos.line, r.pos.column, r.name, r.cluster));
+      return config::config_error(r.pos, fmt::format("routes[{}].cluster", i),
+                                  fmt::format("no cluster named \"{}\"", r.cluster),
+                                  "name one of the [[clusters]]");
     for (const auto& ep : rr.cluster->endpoints())
       rr.stat_keys.push_back(stat_key(r.name, rr.cluster->name(), ep.name));
     rt->routes_.push_back(std::move(rr));
   }
-  for (const auto& l : cfg->listeners) {
+  for (std::size_t i = 0; i < cfg->listeners.size(); ++i) {
+    const auto& l = cfg->listeners[i];
     ListenerRuntime lr;
     lr.cfg = &l;
     auto addr = resolver.resolve(l.address.host);
     if (!addr)
-      return make_error(ErrorKind::config, ErrorSource::internal,
-                        fmt::format("{}:{}:{}: listeners.{}.listen: {}", l.pos.file, l.pos.line,
-                                    l.pos.column, l.name, addr.error().message));
+      return config::config_error(l.pos, fmt::format("listeners[{}].listen", i),
+                                  addr.error().message, "use an IP address or a resolvable name");
     lr.address = net::tcp::endpoint(*addr, l.address.port);
     if (l.tls) {
       auto ctx = net::make_server_tls(*l.tls);
       if (!ctx)
-        return make_error(ErrorKind::config, ErrorSource::internal,
-                          fmt::format("{}:{}:{}: listeners.{}.tls: {} (hint: check the cert_file and key_file)",
-                                      l.pos.file, l.pos.line, l.pos.column, l.name,
-                                      ctx.error().message));
+        return config::config_error(l.pos, fmt::format("listeners[{}].tls", i),
+                                    ctx.error().message, "check the cert_file and key_file");
       lr.tls = std::move(*ctx);
     }
     rt->listeners_.push_back(std::move(lr));

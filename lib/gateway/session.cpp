@@ -33,6 +33,17 @@ bool is_idempotent(std::string_view m) {
          m == "TRACE";
 }
 
+// Moves unconsumed bytes to the front when the buffer is full, so a read has room.
+void make_room(std::vector<char>& buf, std::size_t& begin, std::size_t& end) {
+  if (begin == end) {
+    begin = end = 0;
+  } else if (end == buf.size() && begin > 0) {
+    std::memmove(buf.data(), buf.data() + begin, end - begin);
+    end -= begin;
+    begin = 0;
+  }
+}
+
 }  // namespace
 
 // Per-request state, kept across the requests of a connection so their strings keep capacity.
@@ -135,6 +146,7 @@ net::awaitable<void> Session::run() {
     x_->reset();
     if (!co_await read_head()) break;
     co_await handle_request();
+    ++served_;
     finish();
     if (!x_->keep_alive || closing_ || !client_.is_open()) break;
   }
@@ -154,58 +166,61 @@ net::awaitable<bool> Session::read_head() {
   if (begin_ == end_) {
     begin_ = end_ = 0;
     if (buf_.size() > 8 * kClientBufferSize) buf_.resize(kClientBufferSize);
-    set_deadline(server.idle_timeout);
+    // A new connection must send its first head within header_timeout (an idle slowloris);
+    // a kept-alive one may wait idle_timeout for its next request.
+    set_deadline(served_ == 0 ? server.header_timeout : server.idle_timeout);
   } else {
     phase_ = Phase::head;
     set_deadline(server.header_timeout);
   }
+  // Beast consumes the request line before the rest of the head has arrived, and the head's
+  // views point into buf_. So the head's start stays put until the head is complete; moving the
+  // bytes (to make room) restarts the parse over the moved head.
+  std::size_t head = begin_;
   for (;;) {
     if (end_ > begin_) {
       ParseError perr;
       std::size_t n = req_.feed(buf_.data() + begin_, end_ - begin_, perr);
+      begin_ += n;
       if (req_.header_done()) {
-        x_->start = x_->start == Clock::time_point{} ? Clock::now() : x_->start;
-        begin_ += n;
+        if (x_->start == Clock::time_point{}) x_->start = Clock::now();
         co_return true;
       }
-      begin_ += n;
       if (perr != ParseError::need_more && perr != ParseError::none) {
-        x_->request_id = w_.new_request_id();
+        w_.new_request_id(x_->request_id);
         x_->keep_alive = false;
+        GatewayError e{400, "bad_request", "malformed HTTP request"};
         if (perr == ParseError::header_too_large)
-          {
-      GatewayError e{431, "request_header_too_large",
-                               fmt::format("request head exceeds server.max_header_bytes ({} bytes)",
-                                           server.max_header_bytes)};
-      co_await send_error(e);
-    }
-        else
-          {
-      GatewayError e{400, "bad_request", "malformed HTTP request"};
-      co_await send_error(e);
-    }
+          e = {431, "request_header_too_large",
+               fmt::format("request head exceeds server.max_header_bytes ({} bytes)",
+                           server.max_header_bytes)};
+        else if (perr == ParseError::body_too_large)
+          e = {413, "request_body_too_large",
+               fmt::format("request body exceeds server.max_body_bytes ({} bytes)",
+                           server.max_body_bytes)};
+        co_await send_error(e);
         finish();
         co_return false;
       }
     }
-    if (begin_ > 0 && begin_ == end_) begin_ = end_ = 0;
     if (end_ == buf_.size()) {
-      if (begin_ > 0) {
-        std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
-        end_ -= begin_;
-        begin_ = 0;
+      if (head > 0) {
+        std::memmove(buf_.data(), buf_.data() + head, end_ - head);
+        end_ -= head;
       } else {
-        // Beast reports the limit itself once the head outgrows it; give it room to see that.
-        buf_.resize(std::min<std::size_t>(buf_.size() * 2, server.max_header_bytes + 4096));
-        if (end_ == buf_.size()) buf_.resize(buf_.size() + 1);
+        // Beast reports header_too_large once the head outgrows the limit; give it room to.
+        std::size_t cap = server.max_header_bytes + 4096;
+        buf_.resize(std::max(end_ + 1, std::min<std::size_t>(buf_.size() * 2, cap)));
       }
+      head = begin_ = 0;
+      req_.reset(static_cast<std::uint32_t>(server.max_header_bytes), server.max_body_bytes);
     }
     error_code ec;
     std::size_t n = co_await client_.read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_), ec);
     if (ec || n == 0) {
       if (timed_out_ && end_ > begin_) {
         // Slowloris: a head that never completes. The socket is closed already.
-        x_->request_id = w_.new_request_id();
+        w_.new_request_id(x_->request_id);
         x_->status = 408;
         x_->error = "header_timeout";
         finish();
@@ -222,7 +237,7 @@ net::awaitable<bool> Session::read_head() {
 }
 
 net::awaitable<void> Session::send_error(const GatewayError& e) {
-  if (x_->request_id.empty()) x_->request_id = w_.new_request_id();
+  if (x_->request_id.empty()) w_.new_request_id(x_->request_id);
   bool close = !x_->keep_alive || !x_->request_done || closing_;
   if (close) x_->keep_alive = false;
   write_error_response(head_out_, e, x_->request_id, close);
@@ -267,16 +282,18 @@ net::awaitable<void> Session::handle_request() {
   x.expect_continue = head.expect_continue;
   auto rid = head.get("x-request-id");
   if (!rid.empty() && rid.size() <= 200) x.request_id.assign(rid);
-  else x.request_id = w_.new_request_id();
+  else w_.new_request_id(x.request_id);
 
   // Consume the body bytes that arrived with the head.
   ParseError perr = ParseError::none;
   std::size_t n = req_.done() ? 0 : req_.feed(buf_.data() + begin_, end_ - begin_, perr);
   x.body_begin = begin_;
-  x.body_end = begin_ + n;
   begin_ += n;
-  x.bytes_in += n;
   x.request_done = req_.done();
+  // While the body is incomplete every byte held belongs to it (see relay_response on why
+  // unconsumed bytes are forwarded too).
+  x.body_end = x.request_done ? begin_ : end_;
+  x.bytes_in += x.body_end - x.body_begin;
   x.replayable = x.request_done;
   if (perr == ParseError::body_too_large) {
     {
@@ -307,7 +324,7 @@ net::awaitable<void> Session::handle_request() {
   }
   x.route = &x.rt->route(*idx);
   const auto& cluster = *x.route->cluster;
-  x.target = x.rt->router().rewrite_target(*idx, head.target);
+  x.rt->router().rewrite_target(*idx, head.target, x.target);
 
   bool allow_pooled = true;
   std::size_t connect_failures = 0;
@@ -349,7 +366,10 @@ net::awaitable<Session::Outcome> Session::connect_upstream(bool allow_pooled) {
   auto& x = *x_;
   const auto& cluster = *x.route->cluster;
   if (allow_pooled) {
-    up_ = w_.pool().take(x.ep->pool_key, Clock::now());
+    // A replayable request survives a stale connection (it is sent again), so recently used
+    // connections skip the liveness probe.
+    up_ = w_.pool().take(x.ep->pool_key, Clock::now(),
+                         x.replayable ? std::chrono::seconds(2) : std::chrono::nanoseconds(0));
     if (up_) {
       x.reused = true;
       ++w_.stats().upstream_active;
@@ -435,50 +455,45 @@ net::awaitable<Session::Outcome> Session::send_request() {
   }
   x.replayable = false;
   if (buf_.size() < 2 * kClientBufferSize) buf_.resize(2 * kClientBufferSize);
+  // Beast consumes all it can, so bytes left after a feed are an incomplete chunk header: keep
+  // them and read more.
+  std::size_t fwd = x.body_end;
   while (!req_.done()) {
-    if (begin_ == end_) begin_ = end_ = 0;
-    std::size_t n = 0;
-    if (end_ == begin_) {
-      n = co_await client_.read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_), ec);
-      if (ec || n == 0) {
-        x.error = timed_out_ ? "downstream_timeout" : "downstream_reset";
-        release_upstream(false);
-        x.keep_alive = false;
-        x.response_started = true;  // the client is gone or stalled: nobody to answer
-        client_.close();
-        co_return Outcome::failed;
-      }
-      end_ += n;
-    }
-    ParseError perr;
-    std::size_t used = req_.feed(buf_.data() + begin_, end_ - begin_, perr);
-    if (perr == ParseError::body_too_large || (perr != ParseError::none && perr != ParseError::need_more)) {
+    std::size_t before = begin_;
+    make_room(buf_, begin_, end_);
+    fwd -= before - begin_;
+    std::size_t n = co_await client_.read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_), ec);
+    if (ec || n == 0) {
+      x.error = timed_out_ ? "downstream_timeout" : "downstream_reset";
       release_upstream(false);
       x.keep_alive = false;
-      if (perr == ParseError::body_too_large)
-        {
-      GatewayError e{413, "request_body_too_large",
-                             "request body exceeds server.max_body_bytes"};
-      co_await send_error(e);
-    }
-      else
-        {
-      GatewayError e{400, "bad_request", "malformed request body"};
-      co_await send_error(e);
-    }
+      x.response_started = true;  // the client is gone or stalled: nobody to answer
+      client_.close();
       co_return Outcome::failed;
     }
-    if (used > 0) {
-      co_await up_->write(asio::buffer(buf_.data() + begin_, used), ec);
-      begin_ += used;
-      x.bytes_in += used;
-      set_deadline(route.stream_idle_timeout);
-      if (ec) {
-        x.error = timed_out_ ? "upstream_timeout" : "upstream_reset";
-        release_upstream(false);
-        x.keep_alive = false;
-        co_return Outcome::failed;
-      }
+    end_ += n;
+    ParseError perr;
+    begin_ += req_.feed(buf_.data() + begin_, end_ - begin_, perr);
+    if (perr != ParseError::none && perr != ParseError::need_more) {
+      release_upstream(false);
+      x.keep_alive = false;
+      GatewayError e{400, "bad_request", "malformed request body"};
+      if (perr == ParseError::body_too_large)
+        e = {413, "request_body_too_large", "request body exceeds server.max_body_bytes"};
+      co_await send_error(e);
+      co_return Outcome::failed;
+    }
+    std::size_t until = req_.done() ? begin_ : end_;
+    if (until <= fwd) continue;
+    co_await up_->write(asio::buffer(buf_.data() + fwd, until - fwd), ec);
+    x.bytes_in += until - fwd;
+    fwd = until;
+    set_deadline(route.stream_idle_timeout);
+    if (ec) {
+      x.error = timed_out_ ? "upstream_timeout" : "upstream_reset";
+      release_upstream(false);
+      x.keep_alive = false;
+      co_return Outcome::failed;
     }
   }
   x.request_done = true;
@@ -502,6 +517,7 @@ net::awaitable<Session::Outcome> Session::relay_response() {
     if (x.head_request) res_.skip_body();
   };
   reset_parser();
+  std::size_t head_at = 0;  // where the response head starts; see read_head() for why
   for (;;) {
     if (ue > ub) {
       std::size_t n = res_.feed(ubuf_.data() + ub, ue - ub, perr);
@@ -510,6 +526,7 @@ net::awaitable<Session::Outcome> Session::relay_response() {
         int st = res_.head().status;
         if (st >= 100 && st < 200 && st != 101) {  // interim responses are not forwarded
           reset_parser();
+          head_at = ub;
           continue;
         }
         break;
@@ -520,22 +537,24 @@ net::awaitable<Session::Outcome> Session::relay_response() {
         co_return Outcome::failed;
       }
     }
-    if (ub == ue) ub = ue = 0;
     if (ue == ubuf_.size()) {
-      if (ub == 0) {
+      if (head_at == 0) {  // a head larger than the whole buffer
         x.error = "upstream_bad_response";
         release_upstream(false);
         co_return Outcome::failed;
       }
-      std::memmove(ubuf_.data(), ubuf_.data() + ub, ue - ub);
-      ue -= ub;
-      ub = 0;
+      std::memmove(ubuf_.data(), ubuf_.data() + head_at, ue - head_at);
+      ue -= head_at;
+      head_at = ub = 0;
+      reset_parser();
     }
     std::size_t n = co_await up_->read_some(asio::buffer(ubuf_.data() + ue, ubuf_.size() - ue), ec);
     if (ec || n == 0) {
       bool nothing = ue == 0 && x.ttfb_ms < 0;
       x.error = timed_out_ ? "upstream_timeout" : "upstream_reset";
-      bool retry = !timed_out_ && nothing && x.reused && x.replayable;
+      // The upstream may have processed the request before closing, so only idempotent ones
+      // are sent again here (a failed write, above, never reached it).
+      bool retry = !timed_out_ && nothing && x.reused && x.replayable && is_idempotent(x.method);
       release_upstream(false);
       co_return retry ? Outcome::retry : Outcome::failed;
     }
@@ -562,17 +581,22 @@ net::awaitable<Session::Outcome> Session::relay_response() {
   auto& out = out_;
   out.clear();
   out.push_back(asio::buffer(head_out_));
-  auto consume = [&](bool with_head) -> std::size_t {
+  // Raw passthrough forwards every byte received while the message is incomplete, even those
+  // Beast has not consumed yet (a chunk's CRLF waits for the next chunk header): an SSE event
+  // must reach the client whole, now. fwd is the end of what was forwarded, in ubuf_.
+  std::size_t fwd = ub;
+  auto consume = [&](bool with_head) {
     if (!with_head) out.clear();
     res_.body_pieces().clear();
     std::size_t n = res_.done() ? 0 : res_.feed(ubuf_.data() + ub, ue - ub, perr);
+    ub += n;
     if (decode) {
       for (auto p : res_.body_pieces()) out.push_back(asio::buffer(p.data(), p.size()));
-    } else if (n > 0) {
-      out.push_back(asio::buffer(ubuf_.data() + ub, n));
+      return;
     }
-    ub += n;
-    return n;
+    std::size_t until = res_.done() ? ub : ue;
+    if (until > fwd) out.push_back(asio::buffer(ubuf_.data() + fwd, until - fwd));
+    fwd = std::max(fwd, until);
   };
   consume(true);
   x.response_started = true;
@@ -595,7 +619,9 @@ net::awaitable<Session::Outcome> Session::relay_response() {
       set_deadline(route.stream_idle_timeout);
     }
     if (res_.done()) break;
-    if (ub == ue) ub = ue = 0;
+    std::size_t before = ub;
+    make_room(ubuf_, ub, ue);
+    fwd -= before - ub;
     std::size_t n = co_await up_->read_some(asio::buffer(ubuf_.data() + ue, ubuf_.size() - ue), ec);
     if (ec || n == 0) {
       bool clean_eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;

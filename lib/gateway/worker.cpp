@@ -146,9 +146,13 @@ void Worker::detach(Session* s) {
   --shared_.connections;
 }
 
-std::string Worker::new_request_id() {
-  std::uint64_t a = rng_.next(), b = rng_.next();
-  return fmt::format("{:016x}{:016x}", a, b);
+void Worker::new_request_id(std::string& out) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.resize(32);
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t v = rng_.next();
+    for (int i = 0; i < 16; ++i, v >>= 4) out[half * 16 + i] = hex[v & 15];
+  }
 }
 
 std::vector<char> Worker::take_buffer() {

@@ -1,5 +1,7 @@
 #include "sluice/net/http_parser.hpp"
 
+#include <limits>
+
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/core/string.hpp>
@@ -109,8 +111,9 @@ void HttpParser::reset(std::uint32_t header_limit, std::uint64_t body_limit) {
     p.head = &head_;
     p.pieces = &pieces_;
     p.header_limit(header_limit);
-    if (body_limit) p.body_limit(body_limit);
-    else p.body_limit(boost::none);
+    // Not boost::none: Beast 1.74 compares the length against an empty optional and rejects
+    // every body.
+    p.body_limit(body_limit ? body_limit : std::numeric_limits<std::uint64_t>::max());
     p.eager(false);  // stop after the head, so the caller learns where the body starts
   };
   if (impl_->kind == Kind::request) setup(impl_->req.emplace());

@@ -2,14 +2,16 @@
 
 namespace sluice::net {
 
-std::unique_ptr<Stream> ConnectionPool::take(const std::string& key, TimePoint now) {
+std::unique_ptr<Stream> ConnectionPool::take(const std::string& key, TimePoint now,
+                                             std::chrono::nanoseconds probe_after) {
   auto it = idle_.find(key);
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
   while (!list.empty()) {
     Idle idle = std::move(list.back());
     list.pop_back();
-    if (idle.expires > now && idle_connection_alive(idle.conn->socket())) {
+    bool fresh = now - idle.since < probe_after;
+    if (idle.expires > now && (fresh || idle_connection_alive(idle.conn->socket()))) {
       ++counters_.reused;
       return std::move(idle.conn);
     }
@@ -26,7 +28,7 @@ void ConnectionPool::put(const std::string& key, std::unique_ptr<Stream> conn, T
     conn->close();
     return;
   }
-  list.push_back(Idle{std::move(conn), now + idle_timeout});
+  list.push_back(Idle{std::move(conn), now, now + idle_timeout});
 }
 
 void ConnectionPool::sweep(TimePoint now) {

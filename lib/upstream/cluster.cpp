@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "sluice/core/config/load.hpp"
+
 namespace sluice::upstream {
 
 namespace {
@@ -12,33 +14,26 @@ bool is_address_literal(const std::string& host) {
   return !ec;
 }
 
-Error at(const config::SourcePos& pos, const std::string& key, const std::string& msg,
-         const std::string& hint) {
-  return make_error(ErrorKind::config, ErrorSource::internal,
-                    fmt::format("{}:{}:{}: {}: {} (hint: {})", pos.file, pos.line, pos.column, key,
-                                msg, hint));
-}
-
 }  // namespace
 
 Result<std::shared_ptr<const Cluster>> Cluster::build(const config::Cluster& cfg,
-                                                       Resolver& resolver) {
+                                                       std::size_t index, Resolver& resolver) {
   std::shared_ptr<Cluster> c(new Cluster(cfg));
   bool any_tls = cfg.tls.enabled;
   for (const auto& e : cfg.endpoints) any_tls = any_tls || e.tls;
   if (any_tls) {
     auto ctx = net::make_client_tls(cfg.tls);
     if (!ctx)
-      return at(cfg.pos, fmt::format("clusters.{}.tls", cfg.name), ctx.error().message,
-                "check the certificate, key and CA files");
+      return config::config_error(cfg.pos, fmt::format("clusters[{}].tls", index),
+                                  ctx.error().message, "check the certificate, key and CA files");
     c->tls_ = std::move(*ctx);
   }
   for (std::size_t i = 0; i < cfg.endpoints.size(); ++i) {
     const auto& e = cfg.endpoints[i];
     auto addr = resolver.resolve(e.address.host);
     if (!addr)
-      return at(e.pos, fmt::format("clusters.{}.endpoints[{}]", cfg.name, i), addr.error().message,
-                "use a resolvable name or an IP address");
+      return config::config_error(e.pos, fmt::format("clusters[{}].endpoints[{}]", index, i),
+                                  addr.error().message, "use a resolvable name or an IP address");
     Endpoint ep;
     ep.host = e.address.host;
     ep.port = e.address.port;

@@ -26,6 +26,8 @@ class Gateway {
   int run();
   // Begins a graceful drain from any thread.
   void stop();
+  // The address a listener (or "admin") is bound to, e.g. "127.0.0.1:8080"; "" if none.
+  std::string bound(std::string_view name) const;
 
  private:
   struct Impl;

@@ -25,11 +25,17 @@ struct RequestFacts {
 class Router {
  public:
   static Result<Router> build(const std::vector<config::Route>& routes);
+  Router() = default;
+  Router(Router&&) = default;
+  Router& operator=(Router&&) = default;
+  // Compiled routes point into owned_, so a copy would point into the original.
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
 
   // Index into the routes given to build(), or nullopt.
   std::optional<std::size_t> match(const RequestFacts& req) const;
   // The target to send upstream: the route's prefix rewrite applied, query kept.
-  std::string rewrite_target(std::size_t route, std::string_view target) const;
+  void rewrite_target(std::size_t route, std::string_view target, std::string& out) const;
   std::size_t size() const { return routes_.size(); }
 
  private:

@@ -65,6 +65,7 @@ class Session {
   TimePoint deadline_ = TimePoint::max();
   bool timed_out_ = false;
   bool closing_ = false;
+  std::uint64_t served_ = 0;  // requests answered on this connection
   std::unique_ptr<Exchange> x_;
 };
 

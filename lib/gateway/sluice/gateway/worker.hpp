@@ -70,7 +70,8 @@ class Worker {
   StatsShard& stats() { return stats_; }
   AccessLog& access_log() { return access_log_; }
   Shared& shared() { return shared_; }
-  std::string new_request_id();
+  // 32 hex digits into out (reusing its capacity).
+  void new_request_id(std::string& out);
   std::vector<char> take_buffer();
   void give_buffer(std::vector<char> b);
   void attach(Session* s);

@@ -23,8 +23,11 @@ struct PoolCounters {
 
 class ConnectionPool {
  public:
-  // A live idle connection for key, or nullptr.
-  std::unique_ptr<Stream> take(const std::string& key, TimePoint now);
+  // A live idle connection for key, or nullptr. A connection idle for less than probe_after is
+  // handed out without probing it (a syscall); callers that can replay the request on a fresh
+  // connection pass a nonzero probe_after, those that cannot pass zero.
+  std::unique_ptr<Stream> take(const std::string& key, TimePoint now,
+                               std::chrono::nanoseconds probe_after);
   // Keeps conn until now + idle_timeout, unless max_idle are already kept for key.
   void put(const std::string& key, std::unique_ptr<Stream> conn, TimePoint now,
            std::chrono::nanoseconds idle_timeout, std::uint32_t max_idle);
@@ -43,6 +46,7 @@ class ConnectionPool {
  private:
   struct Idle {
     std::unique_ptr<Stream> conn;
+    TimePoint since;
     TimePoint expires;
   };
   std::unordered_map<std::string, std::deque<Idle>> idle_;

@@ -22,17 +22,18 @@ class Stream {
   tcp::socket& socket() { return tls_ ? tls_->next_layer() : *sock_; }
   asio::ssl::stream<tcp::socket>* tls() { return tls_.get(); }
 
+  // Not coroutines themselves: they hand back the socket's own awaitable, so a read or write
+  // costs no extra coroutine frame.
   awaitable<std::size_t> read_some(asio::mutable_buffer buf, error_code& ec) {
-    if (tls_)
-      co_return co_await tls_->async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
-    co_return co_await sock_->async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
+    if (tls_) return tls_->async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
+    return sock_->async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
   }
 
   // Writes every byte of the buffer sequence.
   template <class Buffers>
   awaitable<std::size_t> write(const Buffers& bufs, error_code& ec) {
-    if (tls_) co_return co_await asio::async_write(*tls_, bufs, asio::redirect_error(asio::use_awaitable, ec));
-    co_return co_await asio::async_write(*sock_, bufs, asio::redirect_error(asio::use_awaitable, ec));
+    if (tls_) return asio::async_write(*tls_, bufs, asio::redirect_error(asio::use_awaitable, ec));
+    return asio::async_write(*sock_, bufs, asio::redirect_error(asio::use_awaitable, ec));
   }
 
   awaitable<void> handshake(asio::ssl::stream_base::handshake_type type, error_code& ec) {

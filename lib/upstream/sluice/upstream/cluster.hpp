@@ -29,7 +29,9 @@ struct Endpoint {
 
 class Cluster {
  public:
-  static Result<std::shared_ptr<const Cluster>> build(const config::Cluster& cfg, Resolver& resolver);
+  // index: the cluster's position in the config, for error messages (clusters[INDEX]...).
+  static Result<std::shared_ptr<const Cluster>> build(const config::Cluster& cfg, std::size_t index,
+                                                      Resolver& resolver);
 
   const std::string& name() const { return cfg_.name; }
   const config::Cluster& config() const { return cfg_; }
