@@ -1,0 +1,98 @@
+# bash completion for sluice. Source it, or install it as
+# /usr/share/bash-completion/completions/sluice. Mirrors the CLI11 definitions in cmd/.
+
+_sluice() {
+    local cur prev
+    cur=${COMP_WORDS[COMP_CWORD]}
+    prev=${COMP_WORDS[COMP_CWORD-1]}
+    COMPREPLY=()
+    # --opt=value: bash splits it at "=" (COMP_WORDBREAKS).
+    if [[ $cur == = ]]; then
+        cur=""
+    elif [[ $prev == = && COMP_CWORD -ge 2 ]]; then
+        prev=${COMP_WORDS[COMP_CWORD-2]}
+    fi
+
+    # The command path: the words before the cursor that are not options or option values.
+    local i w cmd="" sub=""
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        w=${COMP_WORDS[i]}
+        case $w in
+            -c|--config|--listen|--to|--admin|--workers|--access-log|--log-level)
+                [[ ${COMP_WORDS[i+1]} == = ]] && ((i++))
+                ((i++)); continue ;;
+            =) continue ;;
+            -*) continue ;;
+        esac
+        if [[ -z $cmd ]]; then
+            cmd=$w
+        elif [[ $cmd == config && -z $sub ]]; then
+            sub=$w
+        fi
+    done
+
+    local serve_opts="-h --help -c --config --listen --to --admin --workers --access-log --log-level --watch --demo"
+
+    case $cmd in
+        "")
+            COMPREPLY=($(compgen -W "serve config version -h --help --version" -- "$cur"))
+            ;;
+        serve)
+            case $prev in
+                -c|--config)
+                    _sluice_files "$cur"; return 0 ;;
+                --listen)
+                    COMPREPLY=($(compgen -W "127.0.0.1:8080 0.0.0.0:8080 :8080 127.0.0.1:0" -- "$cur")); return 0 ;;
+                --to)
+                    COMPREPLY=($(compgen -W "http:// https://" -- "$cur"))
+                    compopt -o nospace 2>/dev/null
+                    return 0 ;;
+                --admin)
+                    COMPREPLY=($(compgen -W "off 127.0.0.1:9901" -- "$cur")); return 0 ;;
+                --workers)
+                    COMPREPLY=($(compgen -W "0 1 2 4 8" -- "$cur")); return 0 ;;
+                --access-log)
+                    COMPREPLY=($(compgen -W "off stdout stderr" -- "$cur"))
+                    _sluice_files "$cur" append
+                    return 0 ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "error warn info debug" -- "$cur")); return 0 ;;
+            esac
+            COMPREPLY=($(compgen -W "$serve_opts" -- "$cur"))
+            ;;
+        config)
+            case $sub in
+                "")
+                    COMPREPLY=($(compgen -W "validate example -h --help" -- "$cur")) ;;
+                validate)
+                    if [[ $cur == -* ]]; then
+                        COMPREPLY=($(compgen -W "-h --help" -- "$cur"))
+                    else
+                        _sluice_files "$cur"
+                    fi ;;
+                example)
+                    COMPREPLY=($(compgen -W "-h --help" -- "$cur")) ;;
+            esac
+            ;;
+        version)
+            COMPREPLY=($(compgen -W "-h --help" -- "$cur"))
+            ;;
+    esac
+    return 0
+}
+
+# File and directory names for $1; with "append", added to COMPREPLY instead of replacing it.
+_sluice_files() {
+    local IFS=$'\n'
+    local -a found
+    found=($(compgen -f -- "$1"))
+    if [[ $2 == append ]]; then
+        COMPREPLY+=("${found[@]}")
+    else
+        COMPREPLY=("${found[@]}")
+    fi
+    compopt -o filenames 2>/dev/null
+    return 0
+}
+
+complete -F _sluice sluice
