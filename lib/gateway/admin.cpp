@@ -16,7 +16,7 @@ using net::error_code;
 Result<std::unique_ptr<AdminServer>> AdminServer::start(asio::io_context& io,
                                                         const net::tcp::endpoint& at,
                                                         AdminHandler handler) {
-  auto acc = net::open_acceptor(io, at);
+  auto acc = net::open_acceptor(io, at, net::ReusePort::no);
   if (!acc) return acc.error();
   std::unique_ptr<AdminServer> s(new AdminServer(std::move(*acc), std::move(handler)));
   asio::co_spawn(io, s->accept_loop(), asio::detached);

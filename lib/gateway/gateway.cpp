@@ -217,12 +217,19 @@ Result<std::unique_ptr<Gateway>> Gateway::start(std::shared_ptr<const config::Co
   std::vector<ListenerRuntime> listeners = (*rt)->listeners();
   unsigned n = cfg->server.workers ? cfg->server.workers : std::max(1u, std::thread::hardware_concurrency());
   impl->shared.publish(*rt);
+  for (const auto& l : listeners) {
+    auto free = net::check_port_free(l.address);
+    if (!free)
+      return make_error(ErrorKind::config, ErrorSource::internal,
+                        fmt::format("listener {}: {} (hint: is another process using the port?)",
+                                    l.cfg->name, free.error().message));
+  }
   for (unsigned i = 0; i < n; ++i) {
     auto w = std::make_unique<Worker>(impl->shared, i, sink);
     auto bound = w->listen(listeners);
     if (!bound)
       return make_error(ErrorKind::config, ErrorSource::internal,
-                        fmt::format("{} (hint: is another process using the port?)", bound.error().message));
+                        fmt::format("{} (hint: check the listen addresses)", bound.error().message));
     if (i == 0) {
       auto eps = w->bound();
       for (std::size_t k = 0; k < listeners.size(); ++k) listeners[k].address = eps[k];

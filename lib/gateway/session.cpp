@@ -20,7 +20,10 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr std::uint32_t kUpstreamHeaderLimit = 64 * 1024;
-constexpr std::size_t kClientBufferSize = 8 * 1024;
+// An idle keep-alive connection holds only this much (thousands of them must stay cheap);
+// bodies stream through kBodyBufferSize.
+constexpr std::size_t kClientBufferSize = 4 * 1024;
+constexpr std::size_t kBodyBufferSize = 16 * 1024;
 constexpr std::size_t kMaxAttempts = 3;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -125,7 +128,7 @@ void Session::release_upstream(bool reusable) {
   const auto* route = x_->route;
   if (reusable && route && x_->ep && up_->is_open()) {
     const auto& c = route->cluster->config();
-    w_.pool().put(x_->ep->pool_key, std::move(up_), Clock::now(), c.pool_idle_timeout, c.max_idle);
+    w_.pool().put(x_->ep->pool_key, std::move(up_), coarse_now(), c.pool_idle_timeout, c.max_idle);
   } else {
     up_->close();
   }
@@ -165,7 +168,7 @@ net::awaitable<bool> Session::read_head() {
   req_.reset(static_cast<std::uint32_t>(server.max_header_bytes), server.max_body_bytes);
   if (begin_ == end_) {
     begin_ = end_ = 0;
-    if (buf_.size() > 8 * kClientBufferSize) buf_.resize(kClientBufferSize);
+    if (buf_.size() > kBodyBufferSize) std::vector<char>(kClientBufferSize).swap(buf_);
     // A new connection must send its first head within header_timeout (an idle slowloris);
     // a kept-alive one may wait idle_timeout for its next request.
     set_deadline(served_ == 0 ? server.header_timeout : server.idle_timeout);
@@ -368,7 +371,7 @@ net::awaitable<Session::Outcome> Session::connect_upstream(bool allow_pooled) {
   if (allow_pooled) {
     // A replayable request survives a stale connection (it is sent again), so recently used
     // connections skip the liveness probe.
-    up_ = w_.pool().take(x.ep->pool_key, Clock::now(),
+    up_ = w_.pool().take(x.ep->pool_key, coarse_now(),
                          x.replayable ? std::chrono::seconds(2) : std::chrono::nanoseconds(0));
     if (up_) {
       x.reused = true;
@@ -454,7 +457,7 @@ net::awaitable<Session::Outcome> Session::send_request() {
     }
   }
   x.replayable = false;
-  if (buf_.size() < 2 * kClientBufferSize) buf_.resize(2 * kClientBufferSize);
+  if (buf_.size() < kBodyBufferSize) buf_.resize(kBodyBufferSize);
   // Beast consumes all it can, so bytes left after a feed are an incomplete chunk header: keep
   // them and read more.
   std::size_t fwd = x.body_end;

@@ -44,7 +44,7 @@ Worker::~Worker() { stop_and_join(); }
 
 Result<void> Worker::listen(const std::vector<ListenerRuntime>& listeners) {
   for (const auto& l : listeners) {
-    auto acc = net::open_acceptor(io_, l.address);
+    auto acc = net::open_acceptor(io_, l.address, net::ReusePort::yes);
     if (!acc) return acc.error();
     acceptors_.push_back(std::make_unique<net::tcp::acceptor>(std::move(*acc)));
     listener_names_.push_back(l.cfg->name);
@@ -118,7 +118,7 @@ net::awaitable<void> Worker::tick_loop() {
     error_code ec;
     co_await tick_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (stopping_) break;
-    auto now = std::chrono::steady_clock::now();
+    auto now = coarse_now();
     for (Session* s = sessions_; s;) {
       Session* next = s->next;  // expire() may not unlink, but be safe
       if (s->deadline() <= now) s->expire();

@@ -34,7 +34,8 @@ Result<asio::ip::address> resolve_host(const std::string& host) {
   return out;
 }
 
-Result<tcp::acceptor> open_acceptor(asio::io_context& io, const tcp::endpoint& at) {
+Result<tcp::acceptor> open_acceptor(asio::io_context& io, const tcp::endpoint& at,
+                                    ReusePort reuse_port) {
   tcp::acceptor acc(io);
   error_code ec;
   auto fail = [&](const char* what) {
@@ -45,7 +46,8 @@ Result<tcp::acceptor> open_acceptor(asio::io_context& io, const tcp::endpoint& a
   if (ec) return fail("open a socket for");
   acc.set_option(asio::socket_base::reuse_address(true), ec);
   int one = 1;
-  if (::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+  if (reuse_port == ReusePort::yes &&
+      ::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
     ec = error_code(errno, boost::system::system_category());
     return fail("set SO_REUSEPORT on");
   }
@@ -54,6 +56,20 @@ Result<tcp::acceptor> open_acceptor(asio::io_context& io, const tcp::endpoint& a
   acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return fail("listen on");
   return acc;
+}
+
+Result<void> check_port_free(const tcp::endpoint& at) {
+  if (at.port() == 0) return {};
+  asio::io_context io;
+  tcp::acceptor probe(io);
+  error_code ec;
+  probe.open(at.protocol(), ec);
+  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) probe.bind(at, ec);
+  if (ec)
+    return make_error(ErrorKind::io, ErrorSource::internal,
+                      fmt::format("cannot bind {}: {}", to_string(at), ec.message()));
+  return {};
 }
 
 std::string to_string(const tcp::endpoint& ep) {

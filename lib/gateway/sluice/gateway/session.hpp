@@ -45,7 +45,7 @@ class Session {
   net::awaitable<void> send_error(const GatewayError& e);
   GatewayError upstream_failure() const;
   void finish();
-  void set_deadline(Duration d) { deadline_ = std::chrono::steady_clock::now() + d; }
+  void set_deadline(Duration d) { deadline_ = coarse_now() + d; }
   void release_upstream(bool reusable);
 
   Worker& w_;

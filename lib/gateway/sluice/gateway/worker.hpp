@@ -83,7 +83,8 @@ class Worker {
 
   Shared& shared_;
   unsigned index_;
-  net::asio::io_context io_{1};
+  // Only this worker thread touches its sockets (others post()), so the reactor needs no locks.
+  net::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::vector<std::unique_ptr<net::tcp::acceptor>> acceptors_;
   std::vector<std::string> listener_names_;
   std::thread thread_;

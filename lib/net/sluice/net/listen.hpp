@@ -13,7 +13,14 @@ namespace sluice::net {
 // Resolves host (name or literal) to one address, synchronously (start-up and reload only).
 Result<asio::ip::address> resolve_host(const std::string& host);
 
-Result<tcp::acceptor> open_acceptor(asio::io_context& io, const tcp::endpoint& at);
+enum class ReusePort { no, yes };
+
+Result<tcp::acceptor> open_acceptor(asio::io_context& io, const tcp::endpoint& at,
+                                    ReusePort reuse_port);
+
+// SO_REUSEPORT would let a second gateway share a port silently; binding once without it first
+// turns "already in use by another process" into an error. Port 0 always succeeds.
+Result<void> check_port_free(const tcp::endpoint& at);
 
 std::string to_string(const tcp::endpoint& ep);  // "127.0.0.1:80", "[::1]:80"
 
