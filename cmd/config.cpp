@@ -56,7 +56,8 @@ void add_config(CLI::App& app) {
   cfg->require_subcommand(1);
 
   auto flags = std::make_shared<ValidateFlags>();
-  auto* v = cfg->add_subcommand("validate", "Check config files; exit 2 naming the line of each error");
+  auto* v =
+      cfg->add_subcommand("validate", "Check config files; exit 2 naming the line of each error");
   v->add_option("FILE", flags->files, "Config files to check")->required();
   v->add_option("--format", flags->format, "Output on stdout: text or json")
       ->check(CLI::IsMember({"text", "json"}));

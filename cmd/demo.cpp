@@ -39,15 +39,16 @@ endpoints = ["{}", "{}"]
 }
 
 void Demo::print_banner(const std::string& gw, const std::string& admin) const {
-  fmt::print(stderr,
-             "\nsluice demo: gateway on http://{0} in front of mock upstreams {1} and {2}.\n"
-             "Try:\n"
-             "  curl -s http://{0}/echo                 # round robin: run it twice\n"
-             "  curl -sN http://{0}/sse                 # server-sent events, relayed as they come\n"
-             "  curl -s http://{0}/delay/300            # a slow upstream\n"
-             "  curl -s -o /dev/null -w '%{{http_code}}\\n' http://{0}/bytes/10000000\n"
-             "  curl -s -H 'x-request-id: demo-1' -i http://{0}/status/503\n",
-             gw, mocks_[0]->address(), mocks_[1]->address());
+  fmt::print(
+      stderr,
+      "\nsluice demo: gateway on http://{0} in front of mock upstreams {1} and {2}.\n"
+      "Try:\n"
+      "  curl -s http://{0}/echo                 # round robin: run it twice\n"
+      "  curl -sN http://{0}/sse                 # server-sent events, relayed as they come\n"
+      "  curl -s http://{0}/delay/300            # a slow upstream\n"
+      "  curl -s -o /dev/null -w '%{{http_code}}\\n' http://{0}/bytes/10000000\n"
+      "  curl -s -H 'x-request-id: demo-1' -i http://{0}/status/503\n",
+      gw, mocks_[0]->address(), mocks_[1]->address());
   if (!admin.empty())
     fmt::print(stderr,
                "  curl -s http://{0}/metrics | grep sluice_requests_total\n"

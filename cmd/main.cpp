@@ -13,9 +13,8 @@ int main(int argc, char** argv) {
   sluice::cmd::add_config(app);
   sluice::cmd::add_version(app);
   // CLI11 would only say "A subcommand is required" for a mistyped command.
-  if (argc > 1 && argv[1][0] != '-' && app.get_subcommands([&](CLI::App* sub) {
-        return sub->get_name() == argv[1];
-      }).empty()) {
+  if (argc > 1 && argv[1][0] != '-' &&
+      app.get_subcommands([&](CLI::App* sub) { return sub->get_name() == argv[1]; }).empty()) {
     fmt::print(stderr, "sluice: unknown command \"{}\" (hint: sluice --help lists the commands)\n",
                argv[1]);
     return 2;

@@ -33,15 +33,20 @@ Result<std::shared_ptr<const config::Config>> apply_flags(config::Config c, cons
       c.admin.enabled = false;
     } else {
       auto hp = config::parse_host_port(f.admin);
-      if (!hp) return make_error(ErrorKind::usage, ErrorSource::internal, "--admin: " + hp.error().message);
+      if (!hp)
+        return make_error(ErrorKind::usage, ErrorSource::internal,
+                          "--admin: " + hp.error().message);
       c.admin.enabled = true;
       c.admin.address = *hp;
     }
   }
   if (!f.access_log.empty()) {
-    if (f.access_log == "off") c.log.access = config::AccessLogTarget::off;
-    else if (f.access_log == "stdout") c.log.access = config::AccessLogTarget::stdout_;
-    else if (f.access_log == "stderr") c.log.access = config::AccessLogTarget::stderr_;
+    if (f.access_log == "off")
+      c.log.access = config::AccessLogTarget::off;
+    else if (f.access_log == "stdout")
+      c.log.access = config::AccessLogTarget::stdout_;
+    else if (f.access_log == "stderr")
+      c.log.access = config::AccessLogTarget::stderr_;
     else {
       c.log.access = config::AccessLogTarget::file;
       c.log.access_path = f.access_log;
@@ -51,7 +56,8 @@ Result<std::shared_ptr<const config::Config>> apply_flags(config::Config c, cons
   if (f.workers >= 0) c.server.workers = static_cast<unsigned>(f.workers);
   if (!f.listen.empty() && !c.listeners.empty() && f.to.empty()) {
     auto hp = config::parse_host_port(f.listen);
-    if (!hp) return make_error(ErrorKind::usage, ErrorSource::internal, "--listen: " + hp.error().message);
+    if (!hp)
+      return make_error(ErrorKind::usage, ErrorSource::internal, "--listen: " + hp.error().message);
     c.listeners.front().address = *hp;
   }
   return std::shared_ptr<const config::Config>(std::make_shared<config::Config>(std::move(c)));
@@ -74,16 +80,19 @@ int run_serve(const ServeFlags& f) {
     base = config::load_string(demo->config_toml(), "<demo>");
   } else if (!f.to.empty()) {
     if (!f.config_path.empty())
-      return fail(make_error(ErrorKind::usage, ErrorSource::internal,
-                             "--to: cannot be combined with --config (hint: put the endpoints in the config file)"));
+      return fail(make_error(
+          ErrorKind::usage, ErrorSource::internal,
+          "--to: cannot be combined with --config (hint: put the endpoints in the config file)"));
     base = config::quick(f.listen.empty() ? "127.0.0.1:8080" : f.listen, f.to);
   } else {
     if (path.empty()) {
       if (!std::filesystem::exists("sluice.toml")) {
         fmt::print(stderr,
-                   "sluice serve: no ./sluice.toml here, and neither --config, --to nor --demo was given.\n"
+                   "sluice serve: no ./sluice.toml here, and neither --config, --to nor --demo was "
+                   "given.\n"
                    "Start with one of:\n"
-                   "  sluice serve --demo                                  # gateway + built-in mock upstreams\n"
+                   "  sluice serve --demo                                  # gateway + built-in "
+                   "mock upstreams\n"
                    "  sluice serve --listen 127.0.0.1:8080 --to http://127.0.0.1:9000\n"
                    "  sluice config example > sluice.toml && sluice serve\n");
         return 2;
@@ -121,7 +130,9 @@ void add_serve(CLI::App& app) {
   auto* sub = app.add_subcommand("serve", "Run the gateway");
   sub->add_option("-c,--config", f->config_path, "Config file (default: ./sluice.toml)")
       ->check(CLI::ExistingFile);
-  sub->add_option("--listen", f->listen, "HOST:PORT to listen on (quick and demo modes; with a config file it replaces the first listener's address)");
+  sub->add_option("--listen", f->listen,
+                  "HOST:PORT to listen on (quick and demo modes; with a config file it replaces "
+                  "the first listener's address)");
   sub->add_option("--to", f->to, "Upstream URLs for quick mode, comma separated or repeated")
       ->delimiter(',');
   sub->add_option("--admin", f->admin, "Admin listener HOST:PORT, or off (default 127.0.0.1:9901)");
@@ -131,7 +142,8 @@ void add_serve(CLI::App& app) {
   sub->add_option("--log-level", f->log_level, "Event log level: error, warn, info or debug")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
   sub->add_flag("--watch", f->watch, "Reload when the config file changes");
-  sub->add_flag("--demo", f->demo, "Run in front of built-in mock upstreams, with curl lines to try");
+  sub->add_flag("--demo", f->demo,
+                "Run in front of built-in mock upstreams, with curl lines to try");
   sub->callback([f] { exit_code = run_serve(*f); });
 }
 

@@ -17,10 +17,14 @@ std::mutex g_stderr_mu;
 
 constexpr std::string_view level_name(Level l) {
   switch (l) {
-    case Level::error: return "error";
-    case Level::warn: return "warn";
-    case Level::info: return "info";
-    case Level::debug: return "debug";
+    case Level::error:
+      return "error";
+    case Level::warn:
+      return "warn";
+    case Level::info:
+      return "info";
+    case Level::debug:
+      return "debug";
   }
   return "info";
 }
@@ -47,13 +51,18 @@ bool parse_level(std::string_view t, Level& out) {
   return false;
 }
 
-void set_level(Level level) { g_level = static_cast<int>(level); }
-bool enabled(Level level) { return static_cast<int>(level) <= g_level.load(std::memory_order_relaxed); }
+void set_level(Level level) {
+  g_level = static_cast<int>(level);
+}
+bool enabled(Level level) {
+  return static_cast<int>(level) <= g_level.load(std::memory_order_relaxed);
+}
 
 std::string rfc3339_now() {
   auto now = std::chrono::system_clock::now();
   auto secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
@@ -61,7 +70,8 @@ std::string rfc3339_now() {
 }
 
 namespace {
-void write_event(std::string_view level, std::string_view event, const nlohmann::ordered_json& fields) {
+void write_event(std::string_view level, std::string_view event,
+                 const nlohmann::ordered_json& fields) {
   nlohmann::ordered_json line;
   line["event"] = event;
   if (fields.is_object())

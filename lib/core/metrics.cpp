@@ -8,17 +8,24 @@ namespace {
 
 void escape_label_value(std::string& out, std::string_view v) {
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
 }
 
 void append_value(std::string& out, double v) {
-  if (std::isinf(v)) out += v > 0 ? "+Inf" : "-Inf";
-  else if (v == std::floor(v) && std::fabs(v) < 1e15) fmt::format_to(std::back_inserter(out), "{}", static_cast<long long>(v));
-  else fmt::format_to(std::back_inserter(out), "{}", v);
+  if (std::isinf(v))
+    out += v > 0 ? "+Inf" : "-Inf";
+  else if (v == std::floor(v) && std::fabs(v) < 1e15)
+    fmt::format_to(std::back_inserter(out), "{}", static_cast<long long>(v));
+  else
+    fmt::format_to(std::back_inserter(out), "{}", v);
 }
 
 }  // namespace
@@ -58,7 +65,8 @@ void PromWriter::histogram(std::string_view name, std::initializer_list<Label> l
   std::string le;
   for (std::size_t i = 0; i <= LatencyHistogram::kBounds.size(); ++i) {
     cumulative += h.bucket(i);
-    le = i < LatencyHistogram::kBounds.size() ? fmt::format("{}", LatencyHistogram::kBounds[i]) : "+Inf";
+    le = i < LatencyHistogram::kBounds.size() ? fmt::format("{}", LatencyHistogram::kBounds[i])
+                                              : "+Inf";
     Label extra{"le", le};
     out_ += name;
     out_ += "_bucket";

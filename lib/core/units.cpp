@@ -48,7 +48,7 @@ Error bad(std::string_view what, std::string_view text, std::string_view hint) {
 }  // namespace
 
 Result<Duration> parse_duration(std::string_view text) {
-  static constexpr Unit units[] = {{"us", 1e3}, {"ms", 1e6}, {"s", 1e9},
+  static constexpr Unit units[] = {{"us", 1e3}, {"ms", 1e6},   {"s", 1e9},
                                    {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9}};
   constexpr std::string_view hint = "use a number and a unit: us, ms, s, m, h or d, e.g. 250ms";
   double n = 0;
@@ -75,9 +75,9 @@ Result<Duration> parse_duration(std::string_view text) {
 }
 
 Result<std::uint64_t> parse_size(std::string_view text) {
-  static constexpr Unit units[] = {{"B", 1},          {"KiB", 1024.0},   {"MiB", 1048576.0},
-                                   {"GiB", 1073741824.0}, {"KB", 1e3}, {"MB", 1e6},
-                                   {"GB", 1e9}};
+  static constexpr Unit units[] = {
+      {"B", 1},    {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0},
+      {"KB", 1e3}, {"MB", 1e6},     {"GB", 1e9}};
   constexpr std::string_view hint = "use a number and a unit: B, KiB, MiB or GiB, e.g. 64KiB";
   double n = 0;
   std::string_view unit, digits;
@@ -101,9 +101,11 @@ Result<std::uint64_t> parse_size(std::string_view text) {
 std::string format_duration(Duration d) {
   auto ns = d.count();
   if (ns == 0) return "0s";
-  struct { std::int64_t f; const char* n; } units[] = {
-      {86400'000'000'000, "d"}, {3600'000'000'000, "h"}, {60'000'000'000, "m"},
-      {1'000'000'000, "s"},     {1'000'000, "ms"},       {1'000, "us"}};
+  struct {
+    std::int64_t f;
+    const char* n;
+  } units[] = {{86400'000'000'000, "d"}, {3600'000'000'000, "h"}, {60'000'000'000, "m"},
+               {1'000'000'000, "s"},     {1'000'000, "ms"},       {1'000, "us"}};
   for (auto& u : units)
     if (ns % u.f == 0) return fmt::format("{}{}", ns / u.f, u.n);
   return fmt::format("{}us", static_cast<double>(ns) / 1000.0);

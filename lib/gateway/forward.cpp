@@ -88,9 +88,12 @@ void write_upstream_request_head(std::string& out, const net::MessageHead& req,
     }
     field(out, f.name, f.value);
   }
-  if (!ctx.host_override.empty()) field(out, "Host", ctx.host_override);
-  else if (!host.empty()) field(out, "Host", host);
-  else field(out, "Host", ctx.default_host);
+  if (!ctx.host_override.empty())
+    field(out, "Host", ctx.host_override);
+  else if (!host.empty())
+    field(out, "Host", host);
+  else
+    field(out, "Host", ctx.default_host);
   if (!has_request_id && !ctx.request_id.empty()) field(out, "x-request-id", ctx.request_id);
   out += "X-Forwarded-For: ";
   for (std::size_t i = 0; i < xff_lines; ++i) {
@@ -123,8 +126,10 @@ void write_client_response_head(std::string& out, const net::MessageHead& res,
   if (!has_request_id && !ctx.request_id.empty()) field(out, "x-request-id", ctx.request_id);
   if (res.chunked && ctx.framing == ClientFraming::passthrough)
     out += "Transfer-Encoding: chunked\r\n";
-  if (ctx.close || ctx.framing == ClientFraming::until_close) out += "Connection: close\r\n";
-  else if (ctx.keep_alive_10) out += "Connection: keep-alive\r\n";
+  if (ctx.close || ctx.framing == ClientFraming::until_close)
+    out += "Connection: close\r\n";
+  else if (ctx.keep_alive_10)
+    out += "Connection: keep-alive\r\n";
   out += "\r\n";
 }
 

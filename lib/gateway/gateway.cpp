@@ -39,10 +39,14 @@ std::string restart_only_change(const config::Config& a, const config::Config& b
 
 std::string access_target(const config::Log& l) {
   switch (l.access) {
-    case config::AccessLogTarget::off: return {};
-    case config::AccessLogTarget::stdout_: return "stdout";
-    case config::AccessLogTarget::stderr_: return "stderr";
-    case config::AccessLogTarget::file: return l.access_path;
+    case config::AccessLogTarget::off:
+      return {};
+    case config::AccessLogTarget::stdout_:
+      return "stdout";
+    case config::AccessLogTarget::stderr_:
+      return "stderr";
+    case config::AccessLogTarget::file:
+      return l.access_path;
   }
   return {};
 }
@@ -82,18 +86,22 @@ struct Gateway::Impl {
   void reload(std::string_view trigger) {
     if (draining) return;
     if (!opts.reload_source) {
-      log::warn("reload_skipped", {{"trigger", trigger}, {"reason", "no config file (quick or demo mode)"}});
+      log::warn("reload_skipped",
+                {{"trigger", trigger}, {"reason", "no config file (quick or demo mode)"}});
       return;
     }
     auto fail = [&](const std::string& why) {
       ++reloads_failed;
-      log::error("reload_failed", {{"trigger", trigger}, {"error", why}, {"generation", generation}});
+      log::error("reload_failed",
+                 {{"trigger", trigger}, {"error", why}, {"generation", generation}});
     };
     auto cfg = opts.reload_source();
     if (!cfg) return fail(cfg.error().message);
     auto changed = restart_only_change(*config(), **cfg);
     if (!changed.empty())
-      return fail(fmt::format("{} changed; it takes effect only after a restart (the old config keeps serving)", changed));
+      return fail(fmt::format(
+          "{} changed; it takes effect only after a restart (the old config keeps serving)",
+          changed));
     auto rt = Runtime::build(*cfg, resolver);
     if (!rt) return fail(rt.error().message);
     log::Level lvl;
@@ -106,7 +114,8 @@ struct Gateway::Impl {
 
   AdminResponse handle_admin(const std::string& method, const std::string& target) {
     std::string_view path = target_path(target);
-    if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "method not allowed\n"};
+    if (method != "GET" && method != "HEAD")
+      return {405, "text/plain; charset=utf-8", "method not allowed\n"};
     if (path == "/live") return {200, "text/plain; charset=utf-8", "live\n"};
     if (path == "/ready") {
       if (draining) return {503, "text/plain; charset=utf-8", "draining\n"};
@@ -129,9 +138,12 @@ struct Gateway::Impl {
   void on_signal() {
     signals.async_wait([this](const error_code& ec, int sig) {
       if (ec) return;
-      if (sig == SIGHUP) reload("SIGHUP");
-      else if (!draining) begin_drain(sig == SIGINT ? "SIGINT" : "SIGTERM");
-      else force_stop();
+      if (sig == SIGHUP)
+        reload("SIGHUP");
+      else if (!draining)
+        begin_drain(sig == SIGINT ? "SIGINT" : "SIGTERM");
+      else
+        force_stop();
       on_signal();
     });
   }
@@ -159,7 +171,8 @@ struct Gateway::Impl {
     draining = true;
     shared.draining = true;
     auto timeout = config()->server.drain_timeout;
-    log::info("draining", {{"signal", why}, {"connections", sessions()},
+    log::info("draining", {{"signal", why},
+                           {"connections", sessions()},
                            {"drain_timeout", format_duration(timeout)}});
     for (auto& w : workers) w->begin_drain();
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -197,6 +210,9 @@ Result<std::unique_ptr<Gateway>> Gateway::start(std::shared_ptr<const config::Co
                                                 GatewayOptions opts) {
   auto impl = std::make_unique<Impl>();
   impl->opts = std::move(opts);
+  // Stamp the file now, not when run() starts: an edit made while the listeners come up must
+  // still count as a change.
+  if (!impl->opts.watch_path.empty()) impl->watched = stamp(impl->opts.watch_path);
   log::Level lvl;
   if (log::parse_level(cfg->log.level, lvl)) log::set_level(lvl);
   auto rt = Runtime::build(cfg, impl->resolver);
@@ -208,14 +224,16 @@ Result<std::unique_ptr<Gateway>> Gateway::start(std::shared_ptr<const config::Co
     std::string err;
     sink = log::LineSink::open(target, err);
     if (!sink)
-      return make_error(ErrorKind::config, ErrorSource::internal,
-                        fmt::format("{}: log.access: {} (hint: use a writable path, stdout, stderr or off)",
-                                    cfg->source, err));
+      return make_error(
+          ErrorKind::config, ErrorSource::internal,
+          fmt::format("{}: log.access: {} (hint: use a writable path, stdout, stderr or off)",
+                      cfg->source, err));
   }
 
   // Bind every listener in the first worker; the others reuse the ports it got (port 0 included).
   std::vector<ListenerRuntime> listeners = (*rt)->listeners();
-  unsigned n = cfg->server.workers ? cfg->server.workers : std::max(1u, std::thread::hardware_concurrency());
+  unsigned n =
+      cfg->server.workers ? cfg->server.workers : std::max(1u, std::thread::hardware_concurrency());
   impl->shared.publish(*rt);
   for (const auto& l : listeners) {
     auto free = net::check_port_free(l.address);
@@ -228,8 +246,9 @@ Result<std::unique_ptr<Gateway>> Gateway::start(std::shared_ptr<const config::Co
     auto w = std::make_unique<Worker>(impl->shared, i, sink);
     auto bound = w->listen(listeners);
     if (!bound)
-      return make_error(ErrorKind::config, ErrorSource::internal,
-                        fmt::format("{} (hint: check the listen addresses)", bound.error().message));
+      return make_error(
+          ErrorKind::config, ErrorSource::internal,
+          fmt::format("{} (hint: check the listen addresses)", bound.error().message));
     if (i == 0) {
       auto eps = w->bound();
       for (std::size_t k = 0; k < listeners.size(); ++k) listeners[k].address = eps[k];
@@ -239,18 +258,18 @@ Result<std::unique_ptr<Gateway>> Gateway::start(std::shared_ptr<const config::Co
   for (std::size_t k = 0; k < listeners.size(); ++k)
     impl->bound.emplace_back(listeners[k].cfg->name, net::to_string(listeners[k].address));
   for (std::size_t k = 0; k < listeners.size(); ++k)
-    log::announce("listening",
-              {{"name", listeners[k].cfg->name}, {"address", net::to_string(listeners[k].address)},
-               {"tls", listeners[k].tls != nullptr}, {"workers", n}});
+    log::announce("listening", {{"name", listeners[k].cfg->name},
+                                {"address", net::to_string(listeners[k].address)},
+                                {"tls", listeners[k].tls != nullptr},
+                                {"workers", n}});
 
   if (cfg->admin.enabled) {
     auto addr = net::resolve_host(cfg->admin.address.host);
     if (!addr) return addr.error();
     auto* raw = impl.get();
-    auto admin = AdminServer::start(impl->control, net::tcp::endpoint(*addr, cfg->admin.address.port),
-                                    [raw](const std::string& m, const std::string& t) {
-                                      return raw->handle_admin(m, t);
-                                    });
+    auto admin = AdminServer::start(
+        impl->control, net::tcp::endpoint(*addr, cfg->admin.address.port),
+        [raw](const std::string& m, const std::string& t) { return raw->handle_admin(m, t); });
     if (!admin)
       return make_error(ErrorKind::config, ErrorSource::internal,
                         fmt::format("admin.listen: {} (hint: pick a free port, or --admin off)",
@@ -258,7 +277,7 @@ Result<std::unique_ptr<Gateway>> Gateway::start(std::shared_ptr<const config::Co
     impl->admin = std::move(*admin);
     impl->bound.emplace_back("admin", net::to_string(impl->admin->bound()));
     log::announce("listening",
-              {{"name", "admin"}, {"address", net::to_string(impl->admin->bound())}});
+                  {{"name", "admin"}, {"address", net::to_string(impl->admin->bound())}});
   }
   for (auto& w : impl->workers) w->start();
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
@@ -267,10 +286,7 @@ Result<std::unique_ptr<Gateway>> Gateway::start(std::shared_ptr<const config::Co
 int Gateway::run() {
   auto& d = *impl_;
   d.on_signal();
-  if (!d.opts.watch_path.empty()) {
-    d.watched = stamp(d.opts.watch_path);
-    d.watch_loop();
-  }
+  if (!d.opts.watch_path.empty()) d.watch_loop();
   d.control.run();
   for (auto& w : d.workers) w->stop_and_join();
   log::info("stopped", {{"exit_code", d.exit_code}});

@@ -22,7 +22,8 @@ Result<Router> Router::build(const std::vector<config::Route>& routes) {
       try {
         c.regex.emplace(route.path, std::regex::ECMAScript | std::regex::optimize);
       } catch (const std::regex_error& e) {
-        return config::config_error(route.pos, fmt::format("routes[{}].path_regex", r.routes_.size()),
+        return config::config_error(route.pos,
+                                    fmt::format("routes[{}].path_regex", r.routes_.size()),
                                     e.what(), "use ECMAScript regex syntax");
       }
     }
@@ -34,8 +35,10 @@ Result<Router> Router::build(const std::vector<config::Route>& routes) {
 bool Router::host_matches(const config::Route& r, std::string_view host) {
   if (r.hosts.empty()) return true;
   // Strip the port; an IPv6 literal keeps its brackets.
-  if (!host.empty() && host.front() == '[') host = host.substr(0, host.find(']') + 1);
-  else host = host.substr(0, host.find(':'));
+  if (!host.empty() && host.front() == '[')
+    host = host.substr(0, host.find(']') + 1);
+  else
+    host = host.substr(0, host.find(':'));
   for (const auto& h : r.hosts) {
     if (h.size() > 1 && h[0] == '*' && h[1] == '.') {
       std::string_view suffix = std::string_view(h).substr(1);  // ".example.com"
@@ -66,10 +69,14 @@ bool Router::headers_match(const config::Route& r, const std::vector<net::Header
 bool Router::path_matches(const Compiled& c, std::string_view path) const {
   const auto& r = *c.cfg;
   switch (r.path_match) {
-    case config::PathMatch::any: return true;
-    case config::PathMatch::exact: return path == r.path;
-    case config::PathMatch::prefix: return path.substr(0, r.path.size()) == r.path;
-    case config::PathMatch::regex: return std::regex_search(path.begin(), path.end(), *c.regex);
+    case config::PathMatch::any:
+      return true;
+    case config::PathMatch::exact:
+      return path == r.path;
+    case config::PathMatch::prefix:
+      return path.substr(0, r.path.size()) == r.path;
+    case config::PathMatch::regex:
+      return std::regex_search(path.begin(), path.end(), *c.regex);
   }
   return false;
 }

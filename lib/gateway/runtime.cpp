@@ -58,8 +58,8 @@ Result<std::shared_ptr<const Runtime>> Runtime::build(std::shared_ptr<const conf
     if (l.tls) {
       auto ctx = net::make_server_tls(*l.tls);
       if (!ctx)
-        return config::config_error(l.pos, fmt::format("listeners[{}].tls", i),
-                                    ctx.error().message, "check the cert_file and key_file");
+        return config::config_error(l.pos, fmt::format("listeners[{}].tls", i), ctx.error().message,
+                                    "check the cert_file and key_file");
       lr.tls = std::move(*ctx);
     }
     rt->listeners_.push_back(std::move(lr));

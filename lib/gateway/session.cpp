@@ -32,8 +32,7 @@ double ms_since(Clock::time_point t) {
 }
 
 bool is_idempotent(std::string_view m) {
-  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" ||
-         m == "TRACE";
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
 }
 
 // Moves unconsumed bytes to the front when the buffer is full, so a read has room.
@@ -56,8 +55,8 @@ struct Session::Exchange {
   const upstream::Endpoint* ep = nullptr;
   std::string request_id, method, path, target;
   bool head_request = false, keep_alive = true, http10 = false, expect_continue = false;
-  bool request_done = false;  // the whole request body has been read from the client
-  bool replayable = false;    // ...and it all sat in buf_, so it can be sent again
+  bool request_done = false;                 // the whole request body has been read from the client
+  bool replayable = false;                   // ...and it all sat in buf_, so it can be sent again
   std::size_t body_begin = 0, body_end = 0;  // raw body bytes in buf_ at the first send
   bool reused = false;                       // the upstream connection came from the pool
   bool head_built = false;                   // head_out_ holds this request's upstream head
@@ -136,10 +135,9 @@ void Session::release_upstream(bool reusable) {
 }
 
 net::awaitable<void> Session::run() {
-  const auto& server = w_.runtime()->config().server;
   if (tls_) {
     phase_ = Phase::handshake;
-    set_deadline(server.header_timeout);
+    set_deadline(w_.runtime()->config().server.header_timeout);
     error_code ec;
     co_await client_.handshake(asio::ssl::stream_base::server, ec);
     if (ec) co_return;
@@ -162,7 +160,8 @@ net::awaitable<void> Session::run() {
 // Reads until a complete request head is parsed. False when the connection should just close
 // (peer gone, timeout with nothing pending); bad heads are answered here and also return false.
 net::awaitable<bool> Session::read_head() {
-  const auto& server = w_.runtime()->config().server;
+  // A copy: a reload may free the runtime while this coroutine waits for bytes.
+  const config::Server server = w_.runtime()->config().server;
   phase_ = Phase::idle;
   timed_out_ = false;
   req_.reset(static_cast<std::uint32_t>(server.max_header_bytes), server.max_body_bytes);
@@ -219,7 +218,8 @@ net::awaitable<bool> Session::read_head() {
       req_.reset(static_cast<std::uint32_t>(server.max_header_bytes), server.max_body_bytes);
     }
     error_code ec;
-    std::size_t n = co_await client_.read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_), ec);
+    std::size_t n =
+        co_await client_.read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_), ec);
     if (ec || n == 0) {
       if (timed_out_ && end_ > begin_) {
         // Slowloris: a head that never completes. The socket is closed already.
@@ -259,16 +259,19 @@ GatewayError Session::upstream_failure() const {
   nlohmann::json details = {{"endpoint", ep}, {"attempts", x_->attempts}};
   if (x_->route) details["cluster"] = x_->route->cluster->name();
   if (x_->error == "upstream_timeout" || x_->error == "upstream_connect_timeout")
-    return {504, "upstream_timeout",
-            fmt::format("upstream {} did not answer in time", ep), details};
+    return {504, "upstream_timeout", fmt::format("upstream {} did not answer in time", ep),
+            details};
   if (x_->error == "upstream_connect_error")
-    return {502, "upstream_connect_error", fmt::format("cannot connect to upstream {}", ep), details};
+    return {502, "upstream_connect_error", fmt::format("cannot connect to upstream {}", ep),
+            details};
   if (x_->error == "upstream_tls_error")
-    return {502, "upstream_tls_error", fmt::format("TLS handshake with upstream {} failed", ep), details};
+    return {502, "upstream_tls_error", fmt::format("TLS handshake with upstream {} failed", ep),
+            details};
   if (x_->error == "upstream_bad_response")
-    return {502, "upstream_bad_response", fmt::format("upstream {} sent a malformed response", ep), details};
-  return {502, "upstream_reset", fmt::format("upstream {} closed the connection before responding", ep),
-          details};
+    return {502, "upstream_bad_response", fmt::format("upstream {} sent a malformed response", ep),
+            details};
+  return {502, "upstream_reset",
+          fmt::format("upstream {} closed the connection before responding", ep), details};
 }
 
 net::awaitable<void> Session::handle_request() {
@@ -284,8 +287,10 @@ net::awaitable<void> Session::handle_request() {
   x.http10 = head.version == 10;
   x.expect_continue = head.expect_continue;
   auto rid = head.get("x-request-id");
-  if (!rid.empty() && rid.size() <= 200) x.request_id.assign(rid);
-  else w_.new_request_id(x.request_id);
+  if (!rid.empty() && rid.size() <= 200)
+    x.request_id.assign(rid);
+  else
+    w_.new_request_id(x.request_id);
 
   // Consume the body bytes that arrived with the head.
   ParseError perr = ParseError::none;
@@ -299,30 +304,26 @@ net::awaitable<void> Session::handle_request() {
   x.bytes_in += x.body_end - x.body_begin;
   x.replayable = x.request_done;
   if (perr == ParseError::body_too_large) {
-    {
-      GatewayError e{413, "request_body_too_large",
-                         fmt::format("request body exceeds server.max_body_bytes ({} bytes)",
-                                     server.max_body_bytes)};
-      co_await send_error(e);
-    }
+    GatewayError e{413, "request_body_too_large",
+                   fmt::format("request body exceeds server.max_body_bytes ({} bytes)",
+                               server.max_body_bytes)};
+    co_await send_error(e);
     co_return;
   }
   if (perr != ParseError::none && perr != ParseError::need_more) {
-    {
-      GatewayError e{400, "bad_request", "malformed request body"};
-      co_await send_error(e);
-    }
+    GatewayError e{400, "bad_request", "malformed request body"};
+    co_await send_error(e);
     co_return;
   }
 
   RequestFacts facts{listener_name_, head.get("host"), head.method, head.target, &head.fields};
   auto idx = x.rt->router().match(facts);
   if (!idx) {
-    {
-      GatewayError e{404, "no_route", fmt::format("no route matches {} {}", x.method, x.path),
-                         {{"listener", listener_name_}, {"host", std::string(facts.host)}}};
-      co_await send_error(e);
-    }
+    GatewayError e{404,
+                   "no_route",
+                   fmt::format("no route matches {} {}", x.method, x.path),
+                   {{"listener", listener_name_}, {"host", std::string(facts.host)}}};
+    co_await send_error(e);
     co_return;
   }
   x.route = &x.rt->route(*idx);
@@ -338,7 +339,8 @@ net::awaitable<void> Session::handle_request() {
     if (outcome == Outcome::ok) outcome = co_await send_request();
     if (outcome == Outcome::ok) outcome = co_await relay_response();
     if (outcome == Outcome::ok) co_return;
-    bool connect_failed = x.error == "upstream_connect_error" || x.error == "upstream_connect_timeout";
+    bool connect_failed =
+        x.error == "upstream_connect_error" || x.error == "upstream_connect_timeout";
     if (outcome == Outcome::retry && x.attempts < kMaxAttempts) {
       // A pooled connection the upstream had closed: send again on a fresh one.
       allow_pooled = false;
@@ -346,15 +348,15 @@ net::awaitable<void> Session::handle_request() {
       continue;
     }
     // Nothing was sent yet, so another endpoint can take the request.
+    ++w_.stats()
+          .series(x.route->stat_keys[x.ep->index], x.route->cfg->name, cluster.name(), x.ep->name)
+          .upstream_errors;
     if (connect_failed && !x.response_started &&
         ++connect_failures < std::min(cluster.endpoints().size(), kMaxAttempts)) {
-      ++w_.stats().series(x.route->stat_keys[x.ep->index], x.route->cfg->name, cluster.name(), x.ep->name).upstream_errors;
       x.ep = &cluster.next_after(*x.ep);
       x.error = {};
       continue;
     }
-    if (x.ep)
-      ++w_.stats().series(x.route->stat_keys[x.ep->index], x.route->cfg->name, cluster.name(), x.ep->name).upstream_errors;
     if (!x.response_started && client_.is_open()) {
       x.keep_alive = x.keep_alive && x.request_done;
       co_await send_error(upstream_failure());
@@ -387,7 +389,8 @@ net::awaitable<Session::Outcome> Session::connect_upstream(bool allow_pooled) {
   up_ = std::make_unique<net::Stream>(net::tcp::socket(w_.io()));
   ++w_.stats().upstream_active;
   error_code ec;
-  co_await up_->socket().async_connect(x.ep->address, asio::redirect_error(asio::use_awaitable, ec));
+  co_await up_->socket().async_connect(x.ep->address,
+                                       asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     x.error = timed_out_ ? "upstream_connect_timeout" : "upstream_connect_error";
     release_upstream(false);
@@ -423,8 +426,10 @@ net::awaitable<Session::Outcome> Session::send_request() {
   if (!x.head_built || route.auto_host_rewrite) {
     UpstreamRequestContext ctx;
     ctx.target = x.target;
-    if (route.host_rewrite) ctx.host_override = *route.host_rewrite;
-    else if (route.auto_host_rewrite) ctx.host_override = x.ep->host_header;
+    if (route.host_rewrite)
+      ctx.host_override = *route.host_rewrite;
+    else if (route.auto_host_rewrite)
+      ctx.host_override = x.ep->host_header;
     ctx.default_host = x.ep->host_header;
     ctx.client_address = client_ip_;
     ctx.client_tls = tls_;
@@ -434,8 +439,7 @@ net::awaitable<Session::Outcome> Session::send_request() {
   }
   error_code ec;
   std::array<asio::const_buffer, 2> first{
-      asio::buffer(head_out_),
-      asio::buffer(buf_.data() + x.body_begin, x.body_end - x.body_begin)};
+      asio::buffer(head_out_), asio::buffer(buf_.data() + x.body_begin, x.body_end - x.body_begin)};
   co_await up_->write(first, ec);
   if (ec) {
     x.error = "upstream_reset";
@@ -465,7 +469,8 @@ net::awaitable<Session::Outcome> Session::send_request() {
     std::size_t before = begin_;
     make_room(buf_, begin_, end_);
     fwd -= before - begin_;
-    std::size_t n = co_await client_.read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_), ec);
+    std::size_t n =
+        co_await client_.read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_), ec);
     if (ec || n == 0) {
       x.error = timed_out_ ? "downstream_timeout" : "downstream_reset";
       release_upstream(false);
@@ -643,7 +648,8 @@ net::awaitable<Session::Outcome> Session::relay_response() {
     set_deadline(route.stream_idle_timeout);
     consume(false);
   }
-  bool reusable = upstream_keep_alive && res_.done() && ub == ue && !res_.needs_eof() && !timed_out_;
+  bool reusable =
+      upstream_keep_alive && res_.done() && ub == ue && !res_.needs_eof() && !timed_out_;
   release_upstream(reusable);
   w_.give_buffer(std::move(ubuf_));
   ubuf_.clear();

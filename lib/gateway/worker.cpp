@@ -20,15 +20,16 @@ constexpr std::size_t kUpstreamBufferSize = 32 * 1024;
 constexpr std::size_t kSpareBuffers = 64;
 constexpr auto kTick = std::chrono::milliseconds(100);
 
-net::awaitable<void> run_session(std::unique_ptr<Session> s) { co_await s->run(); }
+net::awaitable<void> run_session(std::unique_ptr<Session> s) {
+  co_await s->run();
+}
 
 // Sent to connections over server.max_connections before closing them.
 std::string overload_response() {
   std::string out;
-  write_error_response(out,
-                       {503, "too_many_connections",
-                        "the gateway is at server.max_connections; retry later"},
-                       "-", true);
+  write_error_response(
+      out, {503, "too_many_connections", "the gateway is at server.max_connections; retry later"},
+      "-", true);
   return out;
 }
 
@@ -40,7 +41,9 @@ Worker::Worker(Shared& shared, unsigned index, std::shared_ptr<log::LineSink> ac
       access_log_(std::move(access_sink)),
       rng_(SeededRng::from_entropy()) {}
 
-Worker::~Worker() { stop_and_join(); }
+Worker::~Worker() {
+  stop_and_join();
+}
 
 Result<void> Worker::listen(const std::vector<ListenerRuntime>& listeners) {
   for (const auto& l : listeners) {
@@ -81,7 +84,8 @@ const std::shared_ptr<const Runtime>& Worker::runtime() {
 net::awaitable<void> Worker::accept_loop(net::tcp::acceptor& acc, std::string name) {
   for (;;) {
     error_code ec;
-    net::tcp::socket sock = co_await acc.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    net::tcp::socket sock =
+        co_await acc.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || !acc.is_open() || stopping_) co_return;
       // Out of descriptors or similar: back off briefly instead of spinning.
@@ -91,7 +95,8 @@ net::awaitable<void> Worker::accept_loop(net::tcp::acceptor& acc, std::string na
     }
     const auto& rt = runtime();
     auto& counters = stats_.listener(name);
-    if (shared_.connections.load(std::memory_order_relaxed) >= rt->config().server.max_connections) {
+    if (shared_.connections.load(std::memory_order_relaxed) >=
+        rt->config().server.max_connections) {
       ++counters.rejected;
       static const std::string busy = overload_response();
       sock.non_blocking(true, ec);
@@ -139,8 +144,10 @@ void Worker::attach(Session* s) {
 }
 
 void Worker::detach(Session* s) {
-  if (s->prev) s->prev->next = s->next;
-  else sessions_ = s->next;
+  if (s->prev)
+    s->prev->next = s->next;
+  else
+    sessions_ = s->next;
   if (s->next) s->next->prev = s->prev;
   --session_count_;
   --shared_.connections;

@@ -22,7 +22,9 @@ std::string_view MessageHead::get(std::string_view name) const {
 
 namespace {
 
-std::string_view sv(string_view s) { return {s.data(), s.size()}; }
+std::string_view sv(string_view s) {
+  return {s.data(), s.size()};
+}
 
 template <bool IsRequest>
 class BeastParser final : public http::basic_parser<IsRequest> {
@@ -116,8 +118,10 @@ void HttpParser::reset(std::uint32_t header_limit, std::uint64_t body_limit) {
     p.body_limit(body_limit ? body_limit : std::numeric_limits<std::uint64_t>::max());
     p.eager(false);  // stop after the head, so the caller learns where the body starts
   };
-  if (impl_->kind == Kind::request) setup(impl_->req.emplace());
-  else setup(impl_->res.emplace());
+  if (impl_->kind == Kind::request)
+    setup(impl_->req.emplace());
+  else
+    setup(impl_->res.emplace());
 }
 
 void HttpParser::skip_body() {
@@ -141,8 +145,10 @@ std::size_t HttpParser::feed(const char* data, std::size_t size, ParseError& err
 
 void HttpParser::feed_eof(ParseError& err) {
   error_code ec;
-  if (impl_->req) impl_->req->put_eof(ec);
-  else impl_->res->put_eof(ec);
+  if (impl_->req)
+    impl_->req->put_eof(ec);
+  else
+    impl_->res->put_eof(ec);
   err = classify(ec);
 }
 
@@ -150,7 +156,9 @@ bool HttpParser::header_done() const {
   return impl_->req ? impl_->req->is_header_done() : impl_->res->is_header_done();
 }
 
-bool HttpParser::done() const { return impl_->req ? impl_->req->is_done() : impl_->res->is_done(); }
+bool HttpParser::done() const {
+  return impl_->req ? impl_->req->is_done() : impl_->res->is_done();
+}
 
 bool HttpParser::needs_eof() const {
   return impl_->req ? impl_->req->need_eof() : impl_->res->need_eof();

@@ -40,8 +40,10 @@ void ConnectionPool::sweep(TimePoint now) {
       ++counters_.expired;
     }
     // Entries are in insertion order; one whose timeout a reload shortened is caught by take().
-    if (list.empty()) it = idle_.erase(it);
-    else ++it;
+    if (list.empty())
+      it = idle_.erase(it);
+    else
+      ++it;
   }
 }
 

@@ -15,7 +15,8 @@ namespace ssl = boost::asio::ssl;
 namespace {
 
 Error tls_error(const std::string& what, const boost::system::error_code& ec) {
-  return make_error(ErrorKind::tls, ErrorSource::internal, fmt::format("{}: {}", what, ec.message()));
+  return make_error(ErrorKind::tls, ErrorSource::internal,
+                    fmt::format("{}: {}", what, ec.message()));
 }
 
 // Reads the private key passphrase from its variable or file; never logged.
@@ -64,8 +65,10 @@ Result<std::shared_ptr<SslContext>> make_client_tls(const config::UpstreamTls& t
                    ec);
   if (tls.verify) {
     ctx->set_verify_mode(ssl::verify_peer, ec);
-    if (!tls.ca_file.empty()) ctx->load_verify_file(tls.ca_file, ec);
-    else ctx->set_default_verify_paths(ec);
+    if (!tls.ca_file.empty())
+      ctx->load_verify_file(tls.ca_file, ec);
+    else
+      ctx->set_default_verify_paths(ec);
     if (ec) return tls_error(fmt::format("CA file {}", tls.ca_file), ec);
   } else {
     ctx->set_verify_mode(ssl::verify_none, ec);
@@ -74,7 +77,8 @@ Result<std::shared_ptr<SslContext>> make_client_tls(const config::UpstreamTls& t
     auto pw = key_password(tls);
     if (!pw) return pw.error();
     if (!pw->empty())
-      ctx->set_password_callback([p = *pw](std::size_t, ssl::context::password_purpose) { return p; });
+      ctx->set_password_callback(
+          [p = *pw](std::size_t, ssl::context::password_purpose) { return p; });
     ctx->use_certificate_chain_file(tls.cert_file, ec);
     if (ec) return tls_error(fmt::format("client certificate {}", tls.cert_file), ec);
     ctx->use_private_key_file(tls.key_file, ssl::context::pem, ec);

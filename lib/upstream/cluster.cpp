@@ -16,8 +16,8 @@ bool is_address_literal(const std::string& host) {
 
 }  // namespace
 
-Result<std::shared_ptr<const Cluster>> Cluster::build(const config::Cluster& cfg,
-                                                       std::size_t index, Resolver& resolver) {
+Result<std::shared_ptr<const Cluster>> Cluster::build(const config::Cluster& cfg, std::size_t index,
+                                                      Resolver& resolver) {
   std::shared_ptr<Cluster> c(new Cluster(cfg));
   bool any_tls = cfg.tls.enabled;
   for (const auto& e : cfg.endpoints) any_tls = any_tls || e.tls;
@@ -44,8 +44,9 @@ Result<std::shared_ptr<const Cluster>> Cluster::build(const config::Cluster& cfg
     ep.name = fmt::format("{}:{}", h, ep.port);
     bool default_port = ep.port == (ep.tls ? 443 : 80);
     ep.host_header = default_port ? h : ep.name;
-    ep.server_name = !cfg.tls.sni.empty() ? cfg.tls.sni
-                     : is_address_literal(ep.host) ? std::string() : ep.host;
+    ep.server_name = !cfg.tls.sni.empty()          ? cfg.tls.sni
+                     : is_address_literal(ep.host) ? std::string()
+                                                   : ep.host;
     ep.pool_key = fmt::format("{}|{}|{}", cfg.name, ep.name, ep.tls ? "tls" : "tcp");
     ep.index = i;
     c->endpoints_.push_back(std::move(ep));

@@ -69,7 +69,9 @@ class SeededRng final : public Rng {
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
   }
-  static SeededRng from_entropy() { return SeededRng(std::random_device{}() * 0x100000001ull ^ std::random_device{}()); }
+  static SeededRng from_entropy() {
+    return SeededRng(std::random_device{}() * 0x100000001ull ^ std::random_device{}());
+  }
 
  private:
   std::uint64_t s_;

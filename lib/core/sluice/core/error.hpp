@@ -10,20 +10,20 @@
 namespace sluice {
 
 enum class ErrorKind {
-  config,         // invalid configuration
-  usage,          // invalid command-line use
-  io,             // file or socket I/O failed
-  timeout,        // a deadline passed
-  connect,        // could not connect
-  reset,          // the peer reset or closed the connection early
-  protocol,       // malformed or unsupported HTTP
-  limit,          // a size or count limit was hit
-  tls,            // handshake or verification failed
-  dns,            // name resolution failed
-  no_route,       // no route matched
-  no_upstream,    // no endpoint could be chosen
-  cancelled,      // shut down or cancelled
-  internal,       // a bug
+  config,       // invalid configuration
+  usage,        // invalid command-line use
+  io,           // file or socket I/O failed
+  timeout,      // a deadline passed
+  connect,      // could not connect
+  reset,        // the peer reset or closed the connection early
+  protocol,     // malformed or unsupported HTTP
+  limit,        // a size or count limit was hit
+  tls,          // handshake or verification failed
+  dns,          // name resolution failed
+  no_route,     // no route matched
+  no_upstream,  // no endpoint could be chosen
+  cancelled,    // shut down or cancelled
+  internal,     // a bug
 };
 
 enum class ErrorSource { downstream, upstream, internal };

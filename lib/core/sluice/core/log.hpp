@@ -21,9 +21,15 @@ void emit(Level level, std::string_view event, const nlohmann::ordered_json& fie
 // Start-up facts that tools parse (e.g. "listening"): written whatever the level.
 void announce(std::string_view event, const nlohmann::ordered_json& fields);
 
-inline void error(std::string_view event, const nlohmann::ordered_json& f = {}) { emit(Level::error, event, f); }
-inline void warn(std::string_view event, const nlohmann::ordered_json& f = {}) { emit(Level::warn, event, f); }
-inline void info(std::string_view event, const nlohmann::ordered_json& f = {}) { emit(Level::info, event, f); }
+inline void error(std::string_view event, const nlohmann::ordered_json& f = {}) {
+  emit(Level::error, event, f);
+}
+inline void warn(std::string_view event, const nlohmann::ordered_json& f = {}) {
+  emit(Level::warn, event, f);
+}
+inline void info(std::string_view event, const nlohmann::ordered_json& f = {}) {
+  emit(Level::info, event, f);
+}
 
 // RFC 3339 UTC with milliseconds, e.g. 2026-11-25T12:00:00.123Z.
 std::string rfc3339_now();

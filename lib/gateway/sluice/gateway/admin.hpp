@@ -17,17 +17,20 @@ struct AdminResponse {
   std::string body;
 };
 
-using AdminHandler = std::function<AdminResponse(const std::string& method, const std::string& target)>;
+using AdminHandler =
+    std::function<AdminResponse(const std::string& method, const std::string& target)>;
 
 class AdminServer {
  public:
   static Result<std::unique_ptr<AdminServer>> start(net::asio::io_context& io,
-                                                    const net::tcp::endpoint& at, AdminHandler handler);
+                                                    const net::tcp::endpoint& at,
+                                                    AdminHandler handler);
   net::tcp::endpoint bound() const;
   void stop();
 
  private:
-  AdminServer(net::tcp::acceptor acc, AdminHandler h) : acc_(std::move(acc)), handler_(std::move(h)) {}
+  AdminServer(net::tcp::acceptor acc, AdminHandler h)
+      : acc_(std::move(acc)), handler_(std::move(h)) {}
   net::awaitable<void> accept_loop();
   net::awaitable<void> serve(net::tcp::socket sock);
   net::tcp::acceptor acc_;

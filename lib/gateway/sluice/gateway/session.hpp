@@ -19,7 +19,8 @@ class Worker;
 
 class Session {
  public:
-  Session(Worker& w, const ListenerRuntime& listener, std::string listener_name, net::tcp::socket sock);
+  Session(Worker& w, const ListenerRuntime& listener, std::string listener_name,
+          net::tcp::socket sock);
   ~Session();
   net::awaitable<void> run();
 

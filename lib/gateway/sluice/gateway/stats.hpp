@@ -23,14 +23,14 @@ struct RequestSeries {
 };
 
 struct ListenerCounters {
-  std::uint64_t active = 0;  // connections open now
-  std::uint64_t total = 0;   // accepted since start
+  std::uint64_t active = 0;    // connections open now
+  std::uint64_t total = 0;     // accepted since start
   std::uint64_t rejected = 0;  // refused over server.max_connections
 };
 
 struct PoolSnapshot {
   std::uint64_t reused = 0, created = 0, stale = 0, expired = 0;
-  std::uint64_t upstream_active = 0;  // connections in use by requests now
+  std::uint64_t upstream_active = 0;          // connections in use by requests now
   std::map<std::string, std::uint64_t> idle;  // pool key -> idle connections
 };
 

@@ -16,8 +16,8 @@
 namespace sluice::upstream {
 
 struct Endpoint {
-  std::string name;         // "host:port" as configured; the metrics and log label
-  std::string host;         // configured host (name or literal)
+  std::string name;  // "host:port" as configured; the metrics and log label
+  std::string host;  // configured host (name or literal)
   std::uint16_t port = 0;
   net::tcp::endpoint address;
   bool tls = false;
