@@ -560,6 +560,8 @@ net::awaitable<Session::Outcome> Session::relay_response() {
     if (ec || n == 0) {
       bool nothing = ue == 0 && x.ttfb_ms < 0;
       x.error = timed_out_ ? "upstream_timeout" : "upstream_reset";
+      // TLS 1.3 servers reject a client certificate after the handshake, with an alert.
+      if (ec.category() == asio::error::get_ssl_category()) x.error = "upstream_tls_error";
       // The upstream may have processed the request before closing, so only idempotent ones
       // are sent again here (a failed write, above, never reached it).
       bool retry = !timed_out_ && nothing && x.reused && x.replayable && is_idempotent(x.method);

@@ -27,6 +27,8 @@ const std::string kTlsDir = std::string(SLUICE_SOURCE_DIR) + "/fixtures/tls";
 const std::string kCa = kTlsDir + "/ca.pem";
 const std::string kCert = kTlsDir + "/server.pem";
 const std::string kKey = kTlsDir + "/server.key";
+const std::string kClientCert = kTlsDir + "/client.pem";
+const std::string kClientKey = kTlsDir + "/client.key";
 
 struct CtxDeleter {
   void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
@@ -94,13 +96,19 @@ std::string tls_exchange(std::uint16_t port, std::string_view raw, std::string* 
 }
 
 // A one-connection-at-a-time HTTPS upstream: answers every request with
-// {"upstream":"tls","sni":NAME} and closes.
+// {"upstream":"tls","sni":NAME,"client":CN} and closes. With require_client_cert, the
+// handshake fails unless the client presents a certificate signed by the test CA.
 class TlsUpstream {
  public:
-  TlsUpstream() : ctx_(SSL_CTX_new(TLS_server_method())) {
+  explicit TlsUpstream(bool require_client_cert = false) : ctx_(SSL_CTX_new(TLS_server_method())) {
     if (SSL_CTX_use_certificate_chain_file(ctx_.get(), kCert.c_str()) != 1 ||
         SSL_CTX_use_PrivateKey_file(ctx_.get(), kKey.c_str(), SSL_FILETYPE_PEM) != 1)
       throw std::runtime_error("TLS upstream: " + ssl_errors());
+    if (require_client_cert) {
+      if (SSL_CTX_load_verify_locations(ctx_.get(), kCa.c_str(), nullptr) != 1)
+        throw std::runtime_error("TLS upstream CA: " + ssl_errors());
+      SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    }
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -145,7 +153,15 @@ class TlsUpstream {
         }
         if (head.find("\r\n\r\n") != std::string::npos) {
           const char* sni = SSL_get_servername(ssl.get(), TLSEXT_NAMETYPE_host_name);
-          std::string body = fmt::format(R"({{"upstream":"tls","sni":"{}"}})", sni ? sni : "");
+          std::string client;
+          if (X509* peer = SSL_get_peer_certificate(ssl.get())) {
+            char cn[256] = {};
+            X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof cn);
+            client = cn;
+            X509_free(peer);
+          }
+          std::string body = fmt::format(R"({{"upstream":"tls","sni":"{}","client":"{}"}})",
+                                         sni ? sni : "", client);
           std::string resp = fmt::format(
               "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
               "Connection: close\r\n\r\n{}",
@@ -236,4 +252,60 @@ tls = {{ ca_file = "{}", sni = "localhost" }}
   CHECK(r->json().value("upstream", "") == "tls");
   CHECK(r->json().value("sni", "") == "localhost");
   CHECK(up.handshakes() >= 1);
+}
+
+TEST_CASE("a cluster presents a client certificate to an upstream that requires one",
+          "[integration][tls][mtls]") {
+  TlsUpstream up(/*require_client_cert=*/true);
+  auto config_for = [&](std::string_view client_keys) {
+    return config_with(fmt::format(R"([[routes]]
+name = "api"
+path_prefix = "/"
+cluster = "secure"
+
+[[clusters]]
+name = "secure"
+endpoints = ["https://127.0.0.1:{}"]
+tls = {{ ca_file = "{}", sni = "localhost"{} }}
+)",
+                                   up.port(), kCa, client_keys));
+  };
+  SECTION("with the certificate the request passes") {
+    SluiceProcess proc(config_for(
+        fmt::format(R"(, cert_file = "{}", key_file = "{}")", kClientCert, kClientKey)));
+    auto r = http_get(proc.port(), "/mtls");
+    INFO((r ? r->body : std::string("no response")) << "\nstderr:\n" << proc.stderr_text());
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->json().value("client", "") == "sluice-test-client");
+  }
+  SECTION("without it the handshake fails and the client gets 502") {
+    SluiceProcess proc(config_for(""));
+    auto r = http_get(proc.port(), "/mtls");
+    REQUIRE(r);
+    CHECK(r->status == 502);
+    CHECK(has_error_shape(*r, "upstream_tls_error"));
+  }
+}
+
+TEST_CASE("an upstream certificate the CA does not vouch for is refused",
+          "[integration][tls][verify]") {
+  TlsUpstream up;
+  // The server certificate is valid for localhost, but the system store does not trust the test
+  // CA, so verification must fail.
+  SluiceProcess proc(config_with(fmt::format(R"([[routes]]
+name = "api"
+path_prefix = "/"
+cluster = "secure"
+
+[[clusters]]
+name = "secure"
+endpoints = ["https://127.0.0.1:{}"]
+tls = {{ sni = "localhost" }}
+)",
+                                             up.port())));
+  auto r = http_get(proc.port(), "/untrusted");
+  REQUIRE(r);
+  CHECK(r->status == 502);
+  CHECK(has_error_shape(*r, "upstream_tls_error"));
 }
