@@ -38,7 +38,7 @@ build/dev/build.ninja:
 	cmake --preset dev >/dev/null
 
 build: deps build/release/build.ninja
-	cmake --build --preset release -j $(JOBS)
+	cmake --build --preset release -j $(JOBS) --target sluice
 
 build-dev: deps build/dev/build.ninja
 	cmake --build --preset dev -j $(JOBS) --target unit_tests
@@ -52,7 +52,8 @@ test: test-unit test-integration
 test-unit: build-dev
 	ctest --preset dev -L unit -j $(JOBS) --timeout 120
 
-test-integration: build
+test-integration: deps build/release/build.ninja
+	cmake --build --preset release -j $(JOBS) --target sluice integration_tests
 	ctest --preset release -L integration --timeout 300
 
 bench: deps-bench build
