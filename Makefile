@@ -58,7 +58,7 @@ test-integration: deps build/release/build.ninja
 
 bench: deps-bench build
 	../shared/bench/proxy-vs.sh -- $(SLUICE) serve --config bench/proxy.toml
-	BODY=4k ../shared/bench/proxy-vs.sh -- $(SLUICE) serve --config bench/proxy.toml
+	bench/proxy-vs-4k.sh -- $(SLUICE) serve --config bench/proxy.toml
 
 PREFIX ?= /usr/local
 install: build
