@@ -1,10 +1,14 @@
 // sluice: one binary, one subcommand per job. main only dispatches.
+#include <csignal>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "commands.hpp"
 
 int main(int argc, char** argv) {
+  // A closed stdout (e.g. `sluice serve | head`) must give EPIPE errors, not kill the gateway.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"sluice: an API and LLM gateway that keeps upstreams healthy and proves it"};
   app.name("sluice");
   app.require_subcommand(1);

@@ -67,64 +67,65 @@ std::string render_prometheus(const StatsSnapshot& s, const ProcessInfo& p) {
   for (const auto& [k, r] : s.series)
     w.histogram("sluice_request_duration_seconds",
                 {{"route", r.route}, {"cluster", r.cluster}, {"endpoint", r.endpoint}}, r.latency);
-  w.family("sluice_request_bytes_total", "counter", "Request body bytes received from clients.");
-  for (const auto& [k, r] : s.series)
-    w.sample("sluice_request_bytes_total",
-             {{"route", r.route}, {"cluster", r.cluster}, {"endpoint", r.endpoint}},
-             static_cast<double>(r.bytes_in));
-  w.family("sluice_response_bytes_total", "counter",
-           "Response bytes sent to clients, heads included.");
-  for (const auto& [k, r] : s.series)
-    w.sample("sluice_response_bytes_total",
-             {{"route", r.route}, {"cluster", r.cluster}, {"endpoint", r.endpoint}},
-             static_cast<double>(r.bytes_out));
-  w.family("sluice_upstream_errors_total", "counter",
-           "Upstream connect failures, resets and timeouts.");
-  for (const auto& [k, r] : s.series)
-    w.sample("sluice_upstream_errors_total",
-             {{"route", r.route}, {"cluster", r.cluster}, {"endpoint", r.endpoint}},
-             static_cast<double>(r.upstream_errors));
-  w.family("sluice_downstream_connections_active", "gauge", "Client connections open now.");
-  for (const auto& [name, l] : s.listeners)
-    w.sample("sluice_downstream_connections_active", {{"listener", name}},
-             static_cast<double>(l.active));
-  w.family("sluice_downstream_connections_total", "counter", "Client connections accepted.");
-  for (const auto& [name, l] : s.listeners)
-    w.sample("sluice_downstream_connections_total", {{"listener", name}},
-             static_cast<double>(l.total));
-  w.family("sluice_downstream_connections_rejected_total", "counter",
-           "Client connections refused over server.max_connections.");
-  for (const auto& [name, l] : s.listeners)
-    w.sample("sluice_downstream_connections_rejected_total", {{"listener", name}},
-             static_cast<double>(l.rejected));
-  w.family("sluice_upstream_connections_active", "gauge",
-           "Upstream connections carrying a request now.");
-  w.sample("sluice_upstream_connections_active", {}, static_cast<double>(s.pool.upstream_active));
+  // One counter per series, labelled by route, cluster and endpoint.
+  auto per_series = [&](std::string_view name, std::string_view help,
+                        std::uint64_t RequestSeries::*field) {
+    w.family(name, "counter", help);
+    for (const auto& [k, r] : s.series)
+      w.sample(name, {{"route", r.route}, {"cluster", r.cluster}, {"endpoint", r.endpoint}},
+               static_cast<double>(r.*field));
+  };
+  per_series("sluice_request_bytes_total", "Request body bytes received from clients.",
+             &RequestSeries::bytes_in);
+  per_series("sluice_response_bytes_total", "Response bytes sent to clients, heads included.",
+             &RequestSeries::bytes_out);
+  per_series("sluice_upstream_errors_total", "Upstream connect failures, resets and timeouts.",
+             &RequestSeries::upstream_errors);
+  // One value per listener.
+  auto per_listener = [&](std::string_view name, std::string_view type, std::string_view help,
+                          std::uint64_t ListenerCounters::*field) {
+    w.family(name, type, help);
+    for (const auto& [listener, l] : s.listeners)
+      w.sample(name, {{"listener", listener}}, static_cast<double>(l.*field));
+  };
+  per_listener("sluice_downstream_connections_active", "gauge", "Client connections open now.",
+               &ListenerCounters::active);
+  per_listener("sluice_downstream_connections_total", "counter", "Client connections accepted.",
+               &ListenerCounters::total);
+  per_listener("sluice_downstream_connections_rejected_total", "counter",
+               "Client connections refused over server.max_connections.",
+               &ListenerCounters::rejected);
+  auto single = [&](std::string_view name, std::string_view type, std::string_view help,
+                    double value) {
+    w.family(name, type, help);
+    w.sample(name, {}, value);
+  };
+  single("sluice_upstream_connections_active", "gauge",
+         "Upstream connections carrying a request now.",
+         static_cast<double>(s.pool.upstream_active));
   w.family("sluice_upstream_pool_idle_connections", "gauge",
            "Idle keep-alive upstream connections, by pool.");
   for (const auto& [key, n] : s.pool.idle)
     w.sample("sluice_upstream_pool_idle_connections", {{"pool", key}}, static_cast<double>(n));
-  w.family("sluice_upstream_connections_created_total", "counter",
-           "New upstream connections opened.");
-  w.sample("sluice_upstream_connections_created_total", {}, static_cast<double>(s.pool.created));
-  w.family("sluice_upstream_pool_reused_total", "counter",
-           "Requests sent on a pooled keep-alive connection.");
-  w.sample("sluice_upstream_pool_reused_total", {}, static_cast<double>(s.pool.reused));
-  w.family("sluice_upstream_pool_stale_total", "counter",
-           "Pooled connections found closed or expired when taken.");
-  w.sample("sluice_upstream_pool_stale_total", {}, static_cast<double>(s.pool.stale));
-  w.family("sluice_upstream_pool_expired_total", "counter",
-           "Idle pooled connections closed after pool_idle_timeout.");
-  w.sample("sluice_upstream_pool_expired_total", {}, static_cast<double>(s.pool.expired));
-  w.family("sluice_config_generation", "gauge",
-           "Generation of the config in use (1 at start, +1 per reload).");
-  w.sample("sluice_config_generation", {}, static_cast<double>(p.config_generation));
+  single("sluice_upstream_connections_created_total", "counter", "New upstream connections opened.",
+         static_cast<double>(s.pool.created));
+  single("sluice_upstream_pool_reused_total", "counter",
+         "Requests sent on a pooled keep-alive connection.", static_cast<double>(s.pool.reused));
+  single("sluice_upstream_pool_stale_total", "counter",
+         "Pooled connections found closed or expired when taken.",
+         static_cast<double>(s.pool.stale));
+  single("sluice_upstream_pool_expired_total", "counter",
+         "Idle pooled connections closed after pool_idle_timeout.",
+         static_cast<double>(s.pool.expired));
+  single("sluice_config_generation", "gauge",
+         "Generation of the config in use (1 at start, +1 per reload).",
+         static_cast<double>(p.config_generation));
   w.family("sluice_config_reloads_total", "counter", "Config reloads, by result.");
   w.sample("sluice_config_reloads_total", {{"result", "ok"}}, static_cast<double>(p.reloads_ok));
   w.sample("sluice_config_reloads_total", {{"result", "failed"}},
            static_cast<double>(p.reloads_failed));
-  w.family("sluice_draining", "gauge", "1 while the gateway drains for shutdown.");
-  w.sample("sluice_draining", {}, p.draining ? 1 : 0);
+  single("sluice_draining", "gauge", "1 while the gateway drains for shutdown.",
+         p.draining ? 1 : 0);
   w.family("sluice_build_info", "gauge", "Build information.");
   w.sample("sluice_build_info", {{"version", SLUICE_VERSION}}, 1);
   return w.text();
