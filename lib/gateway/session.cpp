@@ -3,7 +3,6 @@
 #include <array>
 #include <cstring>
 
-#include <boost/asio/connect.hpp>
 #include <fmt/format.h>
 
 #include "sluice/gateway/forward.hpp"
@@ -666,10 +665,12 @@ void Session::finish() {
     w_.give_buffer(std::move(ubuf_));
     ubuf_.clear();
   }
-  if (x.status == 0 && x.error.empty()) return;
+  if (x.status == 0 && x.error.empty()) {
+    x.rt.reset();
+    return;
+  }
   double total_ms = x.start == Clock::time_point{} ? 0 : ms_since(x.start);
   std::string_view route, cluster, endpoint;
-  static const std::string none;
   const std::string* key = nullptr;
   std::string adhoc;
   if (x.route) {
@@ -711,6 +712,7 @@ void Session::finish() {
     log.write(r);
   }
   x.start = {};
+  x.rt.reset();  // an idle connection must not keep a replaced config alive
 }
 
 }  // namespace sluice::gateway
