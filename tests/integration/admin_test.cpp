@@ -41,7 +41,16 @@ TEST_CASE("admin /metrics is valid Prometheus text and counts requests per route
     REQUIRE(r->status == 200);
   }
 
-  auto m = http_get(proc.admin_port(), "/metrics");
+  // A request is counted once its coroutine resumes after the last write, which may be just
+  // after the client has read the response: poll briefly.
+  std::optional<Response> m;
+  eventually(
+      [&] {
+        m = http_get(proc.admin_port(), "/metrics");
+        return m && m->body.find(fmt::format("status_class=\"2xx\"}} {}", kRequests)) !=
+                        std::string::npos;
+      },
+      5s);
   REQUIRE(m);
   CHECK(m->status == 200);
   CHECK(m->header("content-type").find("text/plain") != std::string::npos);
