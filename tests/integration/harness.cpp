@@ -95,7 +95,9 @@ long proc_status_kib(pid_t pid, std::string_view key) {
 }  // namespace
 
 std::string sluice_bin() {
-  return SLUICE_BIN;
+  // SLUICE_TEST_BIN runs the suite against another build (e.g. the tsan preset's binary).
+  const char* other = std::getenv("SLUICE_TEST_BIN");
+  return other && *other ? other : SLUICE_BIN;
 }
 
 std::string temp_path(std::string_view stem, std::string_view suffix) {
