@@ -8,12 +8,15 @@
 
 #include "sluice/chaos/mock_server.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <limits>
 #include <list>
@@ -30,6 +33,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <fmt/format.h>
+
+#include "fault_exec.hpp"
 
 namespace sluice::chaos {
 
@@ -107,7 +112,17 @@ struct MockConn {
 // The part of the server an exchange needs (MockServer::Impl itself is private).
 struct ConnRegistry {
   std::mutex mu;
+  std::condition_variable stop_cv;  // notified when stopping turns true
   bool stopping = false;
+  // Sleeps for d unless the server stops first. False when stopping.
+  bool sleep_unless_stopping(std::chrono::nanoseconds d) {
+    std::unique_lock lk(mu);
+    return !stop_cv.wait_for(lk, d, [this] { return stopping; });
+  }
+  bool is_stopping(const MockConn& c) {
+    std::lock_guard lk(mu);
+    return stopping || c.closed;
+  }
   // Closes the connection's socket once. abortive: SO_LINGER 0 (RST).
   void close_conn(MockConn& c, bool abortive) {
     std::lock_guard lk(mu);
@@ -133,18 +148,21 @@ struct MockServer::Impl : ConnRegistry {
   tcp::acceptor acceptor{ioc};
   std::uint16_t port = 0;
   std::atomic<std::uint64_t> requests{0};
+  mutable std::mutex faults_mu;
+  std::shared_ptr<const FaultPlan> faults;  // guarded by faults_mu
 
   std::list<std::unique_ptr<MockConn>> conns;
   std::thread accept_thread;
 
   void accept_loop();
   void serve(MockConn& c);
-  void handle(MockExchange& ex);
+  void handle(FaultableExchange& ex);
+  void dispatch(MockExchange& ex);
 };
 
 namespace {
 
-class ExchangeImpl final : public MockExchange {
+class ExchangeImpl final : public FaultableExchange {
  public:
   ExchangeImpl(ConnRegistry& server, MockConn& conn, beast::flat_buffer& buffer,
                http::request_parser<http::buffer_body>& parser)
@@ -286,6 +304,37 @@ class ExchangeImpl final : public MockExchange {
     began_ = true;
     ended_ = true;
     server_.close_conn(conn_, /*abortive=*/true);
+  }
+
+  bool pause(Duration d) override { return server_.sleep_unless_stopping(d); }
+
+  void hang() override {
+    broken_ = true;
+    began_ = true;
+    ended_ = true;
+    // stop() shuts the socket down, which wakes poll; the timeout only bounds the flag check.
+    const int fd = conn_.sock.native_handle();
+    std::array<char, 4096> sink;
+    while (!server_.is_stopping(conn_)) {
+      pollfd p{fd, POLLIN | POLLRDHUP, 0};
+      int r = ::poll(&p, 1, 100);
+      if (r < 0 && errno != EINTR) return;
+      if (r <= 0) continue;
+      if ((p.revents & (POLLHUP | POLLERR | POLLNVAL | POLLRDHUP)) != 0) return;
+      ssize_t n = ::recv(fd, sink.data(), sink.size(), MSG_DONTWAIT);
+      if (n == 0) return;
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return;
+    }
+  }
+
+  void close() override {
+    // Unread request bytes would turn the close into an RST. Skipped when the client still waits
+    // for "100 Continue", as that interim response would be a byte of answer.
+    if (!broken_ && !body_done_ && (!expect_continue_ || continue_sent_)) read_body(nullptr);
+    broken_ = true;
+    began_ = true;
+    ended_ = true;
+    server_.close_conn(conn_, /*abortive=*/false);
   }
 
   // Completes the exchange after the handler returned. True when the connection may serve the
@@ -439,7 +488,20 @@ void MockServer::Impl::serve(MockConn& c) {
   close_conn(c, false);
 }
 
-void MockServer::Impl::handle(MockExchange& ex) {
+void MockServer::Impl::handle(FaultableExchange& ex) {
+  std::shared_ptr<const FaultPlan> plan;
+  {
+    std::lock_guard lk(faults_mu);
+    plan = faults;
+  }
+  if (!plan || plan->empty()) {
+    dispatch(ex);
+    return;
+  }
+  run_with_faults(ex, *plan, [this](MockExchange& e) { dispatch(e); });
+}
+
+void MockServer::Impl::dispatch(MockExchange& ex) {
   for (const auto& route : routes) {
     if (!route_matches(route, ex.request())) continue;
     try {
@@ -496,6 +558,7 @@ void MockServer::stop() {
       impl_->stopping = true;
       if (impl_->acceptor.is_open()) ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
     }
+    impl_->stop_cv.notify_all();
     for (auto& c : impl_->conns) {
       if (!c->closed) ::shutdown(c->sock.native_handle(), SHUT_RDWR);
     }
@@ -508,6 +571,23 @@ void MockServer::stop() {
     if (c->thread.joinable()) c->thread.join();
   }
   impl_->conns.clear();
+}
+
+void MockServer::set_faults(std::shared_ptr<const FaultPlan> plan) {
+  std::lock_guard lk(impl_->faults_mu);
+  impl_->faults = std::move(plan);
+}
+
+std::shared_ptr<const FaultPlan> MockServer::faults() const {
+  std::lock_guard lk(impl_->faults_mu);
+  return impl_->faults;
+}
+
+FaultCounters MockServer::counters() const {
+  FaultCounters c;
+  if (auto plan = faults()) c = plan->counters();
+  c.requests = impl_->requests.load();
+  return c;
 }
 
 }  // namespace sluice::chaos

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "sluice/chaos/fault_plan.hpp"
+
 namespace sluice::chaos {
 
 struct MockRequest {
@@ -70,6 +72,12 @@ class MockServer {
   const std::string& name() const;
   std::uint64_t requests() const;  // requests seen so far
   void stop();
+
+  // Swaps the fault plan at run time (nullptr: none). A request keeps the plan it started with.
+  void set_faults(std::shared_ptr<const FaultPlan> plan);
+  std::shared_ptr<const FaultPlan> faults() const;
+  // Requests seen and the current plan's counters.
+  FaultCounters counters() const;
 
  private:
   struct Impl;
