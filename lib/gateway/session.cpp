@@ -104,6 +104,14 @@ Session::~Session() {
 }
 
 void Session::expire() {
+  if (phase_ == Phase::head && !timed_out_) {
+    // An incomplete head: stop reading but keep the socket, so read_head() can answer 408.
+    timed_out_ = true;
+    deadline_ = coarse_now() + std::chrono::seconds(1);
+    error_code ignored;
+    client_.socket().cancel(ignored);
+    return;
+  }
   deadline_ = TimePoint::max();
   timed_out_ = true;
   if (phase_ == Phase::upstream) {
@@ -220,11 +228,16 @@ net::awaitable<bool> Session::read_head() {
     std::size_t n =
         co_await client_.read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_), ec);
     if (ec || n == 0) {
-      if (timed_out_ && end_ > begin_) {
-        // Slowloris: a head that never completes. The socket is closed already.
+      if (timed_out_ && end_ > begin_ && client_.is_open()) {
+        // Slowloris: a head that never completes. expire() only cancelled the read, so the
+        // client is told why before the connection closes (bounded by a short deadline).
         w_.new_request_id(x_->request_id);
-        x_->status = 408;
+        x_->keep_alive = false;
         x_->error = "header_timeout";
+        GatewayError e{408, "request_timeout",
+                       fmt::format("request head not received within server.header_timeout ({})",
+                                   format_duration(server.header_timeout))};
+        co_await send_error(e, std::chrono::seconds(1));
         finish();
       }
       co_return false;
@@ -238,7 +251,7 @@ net::awaitable<bool> Session::read_head() {
   }
 }
 
-net::awaitable<void> Session::send_error(const GatewayError& e) {
+net::awaitable<void> Session::send_error(const GatewayError& e, Duration write_timeout) {
   if (x_->request_id.empty()) w_.new_request_id(x_->request_id);
   bool close = !x_->keep_alive || !x_->request_done || closing_;
   if (close) x_->keep_alive = false;
@@ -246,8 +259,7 @@ net::awaitable<void> Session::send_error(const GatewayError& e) {
   x_->status = e.status;
   if (x_->error.empty()) x_->error = e.type;
   x_->response_started = true;
-  const auto& server = w_.runtime()->config().server;
-  set_deadline(server.idle_timeout);
+  set_deadline(write_timeout.count() ? write_timeout : w_.runtime()->config().server.idle_timeout);
   error_code ec;
   co_await client_.write(asio::buffer(head_out_), ec);
   if (!ec) x_->bytes_out += head_out_.size();

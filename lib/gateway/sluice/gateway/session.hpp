@@ -43,7 +43,8 @@ class Session {
   net::awaitable<Outcome> connect_upstream(bool allow_pooled);
   net::awaitable<Outcome> send_request();
   net::awaitable<Outcome> relay_response();
-  net::awaitable<void> send_error(const GatewayError& e);
+  // write_timeout 0: server.idle_timeout.
+  net::awaitable<void> send_error(const GatewayError& e, Duration write_timeout = Duration{0});
   GatewayError upstream_failure() const;
   void finish();
   void set_deadline(Duration d) { deadline_ = coarse_now() + d; }
