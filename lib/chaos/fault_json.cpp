@@ -1,4 +1,4 @@
-// Faults parsed from JSON, for the live control API and scenario files. Errors name the field.
+// Faults to and from JSON, for the live control API and scenario files. Errors name the field.
 #include "sluice/chaos/fault_plan.hpp"
 
 #include <algorithm>
@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "sluice/core/units.hpp"
 
 namespace sluice::chaos {
 
@@ -416,5 +418,81 @@ Result<std::vector<Fault>> faults_from_json(const nlohmann::json& j) {
 }
 
 #undef SLUICE_TRY
+
+nlohmann::json fault_to_json(const Fault& f) {
+  nlohmann::json j = nlohmann::json::object();
+  j["name"] = f.name;
+  j["type"] = action_name(f.action);
+  std::visit(
+      [&](const auto& a) {
+        using A = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<A, LatencyFault>) {
+          const auto& d = a.distribution;
+          j["distribution"] = to_string(d.kind);
+          switch (d.kind) {
+            case LatencyDistribution::Kind::fixed:
+              j["value"] = format_duration(d.a);
+              break;
+            case LatencyDistribution::Kind::uniform:
+              j["min"] = format_duration(d.a);
+              j["max"] = format_duration(d.b);
+              break;
+            case LatencyDistribution::Kind::normal:
+              j["mean"] = format_duration(d.a);
+              j["stddev"] = format_duration(d.b);
+              break;
+            case LatencyDistribution::Kind::lognormal:
+              j["median"] = format_duration(d.a);
+              j["sigma"] = d.sigma;
+              break;
+          }
+          j["per"] = a.scope == LatencyScope::chunk ? "chunk" : "response";
+        } else if constexpr (std::is_same_v<A, StatusFault>) {
+          j["status"] = a.status;
+          if (a.body) j["body"] = *a.body;
+          if (a.retry_after) {
+            j["retry_after"] = a.retry_after->delay.count();
+            j["retry_after_format"] =
+                a.retry_after->form == RetryAfter::Form::http_date ? "http-date" : "seconds";
+          }
+        } else if constexpr (std::is_same_v<A, ResetFault>) {
+          if (a.when == ResetFault::When::mid_body) {
+            j["when"] = "mid_body";
+            j["after_bytes"] = a.after_bytes;
+          } else {
+            j["when"] = "before_response";
+          }
+        } else if constexpr (std::is_same_v<A, BandwidthFault>) {
+          j["bytes_per_second"] = a.bytes_per_second;
+        } else if constexpr (std::is_same_v<A, DribbleFault>) {
+          j["piece_bytes"] = a.piece_bytes;
+          j["interval"] = format_duration(a.interval);
+        } else if constexpr (std::is_same_v<A, TruncatedSseFault>) {
+          j["events"] = a.events;
+        } else if constexpr (std::is_same_v<A, MalformedSseFault>) {
+          j["mode"] =
+              a.mode == MalformedSseFault::Mode::broken_framing ? "broken_framing" : "missing_data";
+        } else if constexpr (std::is_same_v<A, MalformedJsonFault>) {
+          j["status"] = a.status;
+          if (a.body) j["body"] = *a.body;
+        }
+        // HangFault and EmptyResponseFault have no attributes.
+      },
+      f.action);
+  nlohmann::json m = nlohmann::json::object();
+  if (!f.match.method.empty()) m["method"] = f.match.method;
+  if (!f.match.path.empty()) m["path"] = f.match.path;
+  if (!f.match.header_name.empty()) {
+    nlohmann::json h = {{"name", f.match.header_name}};
+    if (!f.match.header_value.empty()) h["value"] = f.match.header_value;
+    m["header"] = std::move(h);
+  }
+  if (!f.match.body_contains.empty()) m["body_contains"] = f.match.body_contains;
+  if (!m.empty()) j["match"] = std::move(m);
+  j["probability"] = f.probability;
+  if (f.first_n > 0) j["first_n"] = f.first_n;
+  if (f.every_nth > 0) j["every_nth"] = f.every_nth;
+  return j;
+}
 
 }  // namespace sluice::chaos

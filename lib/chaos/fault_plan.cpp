@@ -132,6 +132,17 @@ FaultCounters FaultPlan::counters() const {
   return c;
 }
 
+void FaultPlan::continue_counters(const FaultPlan& previous) {
+  for (std::size_t i = 0; i < faults_.size(); ++i) {
+    for (std::size_t k = 0; k < previous.faults_.size(); ++k) {
+      if (previous.faults_[k].name != faults_[i].name) continue;
+      stats_[i].matched.store(previous.stats_[k].matched.load());
+      stats_[i].fired.store(previous.stats_[k].fired.load());
+      break;
+    }
+  }
+}
+
 nlohmann::json FaultCounters::to_json() const {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& f : faults) {

@@ -129,6 +129,8 @@ struct Fault {
 Result<Fault> fault_from_json(const nlohmann::json& j);
 // An array of faults; errors are prefixed with the element's index ("faults[2].status: ...").
 Result<std::vector<Fault>> faults_from_json(const nlohmann::json& j);
+// Renders a fault as the JSON fault_from_json accepts (a round trip gives an equal fault).
+nlohmann::json fault_to_json(const Fault& f);
 
 // Counters of one fault: requests that matched it and times it fired.
 struct FaultCount {
@@ -179,6 +181,10 @@ class FaultPlan {
 
   // Counters per fault (requests is left 0: the server fills it in).
   FaultCounters counters() const;
+  // Starts each fault's counters from those of the same-named fault in `previous`, so a plan
+  // rebuilt with one fault more or less (the live control API) keeps the others' first_n and
+  // every_nth progress. Call before the plan is shared.
+  void continue_counters(const FaultPlan& previous);
 
  private:
   struct Stats {
