@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("sluice ") + SLUICE_VERSION);
   sluice::cmd::add_serve(app);
   sluice::cmd::add_config(app);
+  sluice::cmd::add_chaos(app);
   sluice::cmd::add_version(app);
   // CLI11 would only say "A subcommand is required" for a mistyped command.
   if (argc > 1 && argv[1][0] != '-' &&

@@ -18,7 +18,7 @@ _sluice() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
         case $w in
-            -c|--config|--listen|--to|--admin|--workers|--access-log|--log-level)
+            -c|--config|--listen|--to|--admin|--workers|--access-log|--log-level|--format|--report|--seed|--sluice|--control)
                 [[ ${COMP_WORDS[i+1]} == = ]] && ((i++))
                 ((i++)); continue ;;
             =) continue ;;
@@ -26,7 +26,7 @@ _sluice() {
         esac
         if [[ -z $cmd ]]; then
             cmd=$w
-        elif [[ $cmd == config && -z $sub ]]; then
+        elif [[ ($cmd == config || $cmd == chaos) && -z $sub ]]; then
             sub=$w
         fi
     done
@@ -35,7 +35,7 @@ _sluice() {
 
     case $cmd in
         "")
-            COMPREPLY=($(compgen -W "serve config version -h --help --version" -- "$cur"))
+            COMPREPLY=($(compgen -W "serve config chaos version -h --help --version" -- "$cur"))
             ;;
         serve)
             case $prev in
@@ -72,6 +72,57 @@ _sluice() {
                     fi ;;
                 example)
                     COMPREPLY=($(compgen -W "-h --help" -- "$cur")) ;;
+            esac
+            ;;
+        chaos)
+            case $sub in
+                "")
+                    COMPREPLY=($(compgen -W "run mock -h --help" -- "$cur")) ;;
+                run)
+                    case $prev in
+                        --format)
+                            COMPREPLY=($(compgen -W "text json junit" -- "$cur")); return 0 ;;
+                        --report)
+                            if [[ $cur == *:* ]]; then
+                                # FORMAT:PATH: complete the path after the colon (bash splits
+                                # words at ":" too, so only the part after it is replaced).
+                                local fmt=${cur%%:*}
+                                _sluice_files "${cur#*:}"
+                                [[ $COMP_WORDBREAKS == *:* ]] || COMPREPLY=("${COMPREPLY[@]/#/$fmt:}")
+                            else
+                                COMPREPLY=($(compgen -W "text: json: junit:" -- "$cur"))
+                                compopt -o nospace 2>/dev/null
+                            fi
+                            return 0 ;;
+                        :)
+                            # --report junit:<TAB> with ":" in COMP_WORDBREAKS.
+                            if [[ ${COMP_WORDS[COMP_CWORD-3]} == --report ]]; then
+                                _sluice_files "$cur"; return 0
+                            fi ;;
+                        --seed)
+                            COMPREPLY=($(compgen -W "1 42" -- "$cur")); return 0 ;;
+                        --sluice)
+                            _sluice_files "$cur"; return 0 ;;
+                    esac
+                    if [[ $cur == : && ${COMP_WORDS[COMP_CWORD-2]} == --report ]]; then
+                        # --report junit:<TAB>: the ":" is the word being completed.
+                        _sluice_files ""
+                        COMPREPLY=("${COMPREPLY[@]/#/:}")
+                        return 0
+                    fi
+                    if [[ $cur == -* ]]; then
+                        COMPREPLY=($(compgen -W "-h --help --format --report --seed --sluice" -- "$cur"))
+                    else
+                        _sluice_files "$cur"
+                    fi ;;
+                mock)
+                    case $prev in
+                        -c|--config)
+                            _sluice_files "$cur"; return 0 ;;
+                        --control)
+                            COMPREPLY=($(compgen -W "127.0.0.1:0 127.0.0.1:7000" -- "$cur")); return 0 ;;
+                    esac
+                    COMPREPLY=($(compgen -W "-h --help -c --config --control" -- "$cur")) ;;
             esac
             ;;
         version)
