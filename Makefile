@@ -54,7 +54,7 @@ test-unit: build-dev
 
 test-integration: deps build/release/build.ninja
 	cmake --build --preset release -j $(JOBS) --target sluice integration_tests
-	ctest --preset release -L integration --timeout 300
+	ctest --preset release -L "integration|scenarios" --timeout 300
 
 bench: deps-bench build
 	../shared/bench/proxy-vs.sh -- $(SLUICE) serve --config bench/proxy.toml
