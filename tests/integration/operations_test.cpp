@@ -12,7 +12,7 @@
 using namespace sluice::test;
 using sluice::chaos::MockServer;
 
-TEST_CASE("--watch reloads when the config file changes", "[integration][reload][watch]") {
+TEST_CASE("serve --watch reloads when the config file changes", "[integration][reload][watch]") {
   MockServer a("a"), b("b");
   SluiceProcess::Options opts;
   opts.extra_args = {"--watch"};
