@@ -676,26 +676,11 @@ struct ControlServer::Impl {
 namespace {
 
 Result<tcp::endpoint> parse_listen(std::string_view text) {
-  auto fail = [&](std::string_view why) {
+  auto ep = net::parse_numeric_endpoint(text);
+  if (!ep)
     return make_error(ErrorKind::config, ErrorSource::internal,
-                      fmt::format("control listen address \"{}\" {} (expected numeric HOST:PORT, "
-                                  "e.g. 127.0.0.1:0)",
-                                  text, why));
-  };
-  auto colon = text.rfind(':');
-  if (colon == std::string_view::npos) return fail("has no port");
-  auto host = text.substr(0, colon);
-  auto port_text = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  unsigned port = 0;
-  auto [end, perr] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (perr != std::errc{} || end != port_text.data() + port_text.size() || port > 65535)
-    return fail("has an invalid port");
-  error_code ec;
-  auto address = asio::ip::make_address(std::string(host), ec);
-  if (ec) return fail("has an invalid address");
-  return tcp::endpoint(address, static_cast<std::uint16_t>(port));
+                      "control listen address " + ep.error().message);
+  return ep;
 }
 
 // The reply to a request the parser refused, or nullopt when the connection just closed or idled.

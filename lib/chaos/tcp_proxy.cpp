@@ -1,6 +1,7 @@
 #include "sluice/net/asio.hpp"
 
 #include "sluice/chaos/tcp_proxy.hpp"
+#include "sluice/net/listen.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -32,26 +33,11 @@ constexpr std::size_t kMaxQueued = 1024 * 1024;
 enum class CloseMode { graceful, reset };
 
 Result<tcp::endpoint> parse_endpoint(std::string_view text, std::string_view what) {
-  auto fail = [&](std::string_view why) {
+  auto ep = net::parse_numeric_endpoint(text);
+  if (!ep)
     return make_error(ErrorKind::config, ErrorSource::internal,
-                      fmt::format("tcp proxy {}: \"{}\" {} (expected numeric HOST:PORT, e.g. "
-                                  "127.0.0.1:0)",
-                                  what, text, why));
-  };
-  auto colon = text.rfind(':');
-  if (colon == std::string_view::npos) return fail("has no port");
-  auto host = text.substr(0, colon);
-  auto port_text = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  unsigned port = 0;
-  auto [end, perr] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (perr != std::errc{} || end != port_text.data() + port_text.size() || port > 65535)
-    return fail("has an invalid port");
-  error_code ec;
-  auto address = asio::ip::make_address(std::string(host), ec);
-  if (ec) return fail("has an invalid address");
-  return tcp::endpoint(address, static_cast<std::uint16_t>(port));
+                      fmt::format("tcp proxy {}: {}", what, ep.error().message));
+  return ep;
 }
 
 struct ToxicEntry {

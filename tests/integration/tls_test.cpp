@@ -271,8 +271,8 @@ tls = {{ ca_file = "{}", sni = "localhost"{} }}
                                    up.port(), kCa, client_keys));
   };
   SECTION("with the certificate the request passes") {
-    SluiceProcess proc(config_for(
-        fmt::format(R"(, cert_file = "{}", key_file = "{}")", kClientCert, kClientKey)));
+    SluiceProcess proc(
+        config_for(fmt::format(R"(, cert_file = "{}", key_file = "{}")", kClientCert, kClientKey)));
     auto r = http_get(proc.port(), "/mtls");
     INFO((r ? r->body : std::string("no response")) << "\nstderr:\n" << proc.stderr_text());
     REQUIRE(r);

@@ -84,7 +84,6 @@ class ControlApi {
   std::map<std::string, std::unique_ptr<ProxyEntry>, std::less<>> proxies_;
 };
 
-
 enum class AllowRemote { no, yes };
 
 struct ControlServerOptions {

@@ -19,7 +19,7 @@ namespace sluice::chaos {
 struct MockRequest {
   std::string method;
   std::string target;
-  int version = 11;  // 10 or 11
+  int version = 11;                                          // 10 or 11
   std::vector<std::pair<std::string, std::string>> headers;  // as received, in order
   // Header value by case-insensitive name; empty when absent.
   std::string header(std::string_view name) const;
@@ -42,7 +42,8 @@ class MockExchange {
   // Streams a response. content_length < 0 means chunked transfer encoding.
   virtual bool begin(int status, const std::vector<std::pair<std::string, std::string>>& headers,
                      std::int64_t content_length = -1) = 0;
-  // Writes body bytes (one chunk when chunked) and flushes them at once. False when the peer is gone.
+  // Writes body bytes (one chunk when chunked) and flushes them at once. False when the peer is
+  // gone.
   virtual bool write(std::string_view data) = 0;
   virtual bool end() = 0;
   // Closes the connection abruptly (RST), for fault tests.
@@ -53,7 +54,8 @@ using MockHandler = std::function<void(MockExchange&)>;
 
 struct MockRoute {
   std::string method;  // empty: any
-  std::string path;    // matches when the target's path equals it, or starts with it if it ends in '*'
+  std::string
+      path;  // matches when the target's path equals it, or starts with it if it ends in '*'
   MockHandler handler;
 };
 

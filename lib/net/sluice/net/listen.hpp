@@ -22,6 +22,10 @@ Result<tcp::acceptor> open_acceptor(asio::io_context& io, const tcp::endpoint& a
 // turns "already in use by another process" into an error. Port 0 always succeeds.
 Result<void> check_port_free(const tcp::endpoint& at);
 
-std::string to_string(const tcp::endpoint& ep);  // "127.0.0.1:80", "[::1]:80"
+std::string to_string(const tcp::endpoint& ep);
+
+// A numeric "HOST:PORT" ("127.0.0.1:0", "[::1]:80") without name resolution. The error says
+// what is wrong with the text; callers prefix what the address was for.
+Result<tcp::endpoint> parse_numeric_endpoint(std::string_view text);  // "127.0.0.1:80", "[::1]:80"
 
 }  // namespace sluice::net
