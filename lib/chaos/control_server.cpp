@@ -1,5 +1,6 @@
 // The live control API: request routing over the registry, fault plans rebuilt one fault more or
 // less, JSON rendering of counters, and the small Beast server that carries it.
+#include "sluice/core/suggest.hpp"
 #include "sluice/net/asio.hpp"
 
 #include "sluice/chaos/control_server.hpp"
@@ -46,21 +47,6 @@ constexpr std::size_t kMaxBody = 1024 * 1024;
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
 
 // --- Names, paths, hints
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 // " (hint: did you mean "b"?)", or the known names, or `none` when there are none.
 std::string hint(std::string_view name, const std::vector<std::string>& known,

@@ -1,4 +1,5 @@
 // Faults to and from JSON, for the live control API and scenario files. Errors name the field.
+#include "sluice/core/suggest.hpp"
 #include "sluice/chaos/fault_plan.hpp"
 
 #include <algorithm>
@@ -19,21 +20,6 @@ namespace {
 Error bad(std::string_view field, std::string msg) {
   return make_error(ErrorKind::config, ErrorSource::internal,
                     fmt::format("fault.{}: {}", field, msg));
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
 }
 
 // Rejects keys outside `known`, suggesting the nearest one.

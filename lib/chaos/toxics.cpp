@@ -1,5 +1,7 @@
 #include "sluice/chaos/toxics.hpp"
 
+#include "sluice/core/suggest.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -18,34 +20,7 @@ Error bad(std::string message) {
   return make_error(ErrorKind::config, ErrorSource::internal, std::move(message));
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      auto ca = std::tolower(static_cast<unsigned char>(a[i - 1]));
-      auto cb = std::tolower(static_cast<unsigned char>(b[j - 1]));
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca == cb ? 0 : 1)});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 // A candidate within two edits (one for short words), as a plausible typo.
-std::optional<std::string_view> closest(std::string_view word,
-                                        const std::vector<std::string_view>& candidates) {
-  const std::size_t limit = word.size() <= 3 ? 1 : 2;
-  std::optional<std::string_view> best;
-  std::size_t best_distance = limit + 1;
-  for (auto c : candidates) {
-    auto d = edit_distance(word, c);
-    if (d < best_distance) best = c, best_distance = d;
-  }
-  return best;
-}
-
 std::string quoted_list(const std::vector<std::string_view>& items) {
   std::string out;
   for (std::size_t i = 0; i < items.size(); ++i) {

@@ -42,9 +42,7 @@ class Problems {
   std::vector<Problem> list_;
 };
 
-// Case-insensitive Damerau-Levenshtein (optimal string alignment) distance.
-std::size_t edit_distance(std::string_view a, std::string_view b);
-// The candidate closest to `word`, when it is close enough to be a plausible typo.
+// The candidate closest to `word` (sluice::closest), or one it shortens or lengthens.
 std::optional<std::string_view> closest(std::string_view word,
                                         const std::vector<std::string_view>& candidates);
 // A key as written in a key path: bare when TOML allows it, quoted otherwise.

@@ -1,5 +1,7 @@
 #include "sluice/core/expr/scope.hpp"
 
+#include "sluice/core/suggest.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <fmt/format.h>
@@ -12,22 +14,6 @@ Error name_error(std::string message) {
 }
 
 // Optimal string alignment distance, case-insensitive: a transposition counts as one typo.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  auto low = [](char c) { return std::tolower(static_cast<unsigned char>(c)); };
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t cost = low(a[i - 1]) == low(b[j - 1]) ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && low(a[i - 1]) == low(b[j - 2]) && low(a[i - 2]) == low(b[j - 1]))
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
 // " (did you mean "x"?)", or the whole list when it is short, or nothing.
 std::string suggestion(std::string_view word, const std::vector<std::string>& known,
                        std::string_view what) {
@@ -54,17 +40,7 @@ const Value* Arguments::find(std::string_view key) const {
 
 std::optional<std::string> closest_name(std::string_view word,
                                         const std::vector<std::string>& candidates) {
-  // On very short words two edits can turn anything into anything.
-  const std::size_t limit = word.size() <= 3 ? 1 : 2;
-  if (word.size() > 256) return std::nullopt;  // not a typo; and keeps the table small
-  std::optional<std::string> best;
-  std::size_t best_distance = limit + 1;
-  for (const auto& c : candidates) {
-    if (c.size() > 256) continue;
-    auto d = edit_distance(word, c);
-    if (d < best_distance) best = c, best_distance = d;
-  }
-  return best;
+  return sluice::closest(word, candidates);
 }
 
 Error unknown_name(std::string_view name, const std::vector<std::string>& known) {
