@@ -134,7 +134,8 @@ struct Request {
 ControlReply json_reply(int status, const json& body) {
   ControlReply r;
   r.status = status;
-  r.body = body.dump();
+  // Recorded requests carry arbitrary bytes: invalid UTF-8 becomes U+FFFD instead of throwing.
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 
@@ -453,6 +454,7 @@ const char* const kEndpoints[] = {
     "GET /mocks/NAME",
     "GET|POST|DELETE /mocks/NAME/faults",
     "GET|DELETE /mocks/NAME/faults/FAULT",
+    "GET|DELETE /mocks/NAME/requests",
     "GET /proxies",
     "GET /proxies/NAME",
     "GET|POST /proxies/NAME/toxics",
@@ -465,6 +467,55 @@ std::vector<std::string> keys_of(const Map& m) {
   std::vector<std::string> out;
   for (const auto& [k, v] : m) out.push_back(k);
   return out;
+}
+
+// ?limit=N in a target: the newest N records; 0 or absent: all of them.
+std::size_t limit_of(std::string_view target) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return 0;
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view kv = query.substr(0, amp);
+    if (kv.starts_with("limit=")) {
+      std::size_t n = 0;
+      for (char c : kv.substr(6)) {
+        if (c < '0' || c > '9') return 0;
+        n = std::min<std::size_t>(n * 10 + static_cast<std::size_t>(c - '0'), kMaxRecorded);
+      }
+      return n;
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return 0;
+}
+
+// GET /mocks/NAME/requests: {"requests": [...], "dropped": N}, oldest first.
+json recorded_json(const MockServer& mock, std::size_t limit) {
+  auto records = mock.recorded();
+  std::size_t from = limit && records.size() > limit ? records.size() - limit : 0;
+  auto now = std::chrono::steady_clock::now();
+  json list = json::array();
+  for (std::size_t i = from; i < records.size(); ++i) {
+    const auto& r = records[i];
+    json headers = json::array();
+    for (const auto& [k, v] : r.request.headers) headers.push_back({k, v});
+    list.push_back({
+        {"seq", r.seq},
+        {"age_ms", std::chrono::duration<double, std::milli>(now - r.received).count()},
+        {"label", r.label},
+        {"method", r.request.method},
+        {"target", r.request.target},
+        {"headers", std::move(headers)},
+        {"body", r.body},
+        {"body_bytes", r.body_bytes},
+        {"status", r.status},
+        {"complete", r.complete},
+        {"faults", r.faults},
+    });
+  }
+  return {{"requests", std::move(list)}, {"dropped", mock.recorded_dropped() + from}};
 }
 
 }  // namespace
@@ -562,6 +613,8 @@ ControlReply ControlApi::handle(std::string_view method, std::string_view target
       methods = "GET, POST, DELETE";
     } else if (n == 4 && s[2] == "faults") {
       methods = "GET, DELETE";
+    } else if (n == 3 && s[2] == "requests") {
+      methods = "GET, DELETE";
     }
     if (!methods.empty()) {
       if (!allow(methods)) return method_not_allowed(rq, methods);
@@ -575,6 +628,11 @@ ControlReply ControlApi::handle(std::string_view method, std::string_view target
       }
       MockEntry& e = *it->second;
       if (n == 2) return json_reply(200, mock_json(e));
+      if (n == 3 && s[2] == "requests") {
+        if (method == "GET") return json_reply(200, recorded_json(*e.mock, limit_of(target)));
+        e.mock->clear_recorded();
+        return no_content();
+      }
       if (n == 3) {
         if (method == "GET")
           return json_reply(200, {{"faults", faults_json(e.mock->faults().get())}});

@@ -338,6 +338,7 @@ void run_with_faults(FaultableExchange& ex, const FaultPlan& plan,
   std::optional<std::string> body;
   if (plan.needs_body()) body = ex.body();
   FaultDecision d = plan.decide(ex.request(), body ? std::string_view(*body) : std::string_view());
+  for (const Fault* f : d.fired) ex.fired(f->name);
   if (d.empty() && !body) {
     dispatch(ex);
     return;

@@ -18,6 +18,8 @@ class FaultableExchange : public MockExchange {
   virtual void hang() = 0;
   // Closes the connection (FIN) wherever the response stands. The exchange is then over.
   virtual void close() = 0;
+  // Told the name of each fault that fired for this exchange, in plan order (for the record).
+  virtual void fired(std::string_view fault_name) {}
 };
 
 // Runs one exchange: decides with plan, then either answers for the route (status, reset, hang,

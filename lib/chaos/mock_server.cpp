@@ -18,6 +18,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <list>
 #include <mutex>
@@ -138,6 +139,61 @@ struct ConnRegistry {
   }
 };
 
+// What an exchange gathers for its record while it runs.
+struct Capture {
+  std::string body;
+  std::uint64_t body_bytes = 0;
+  int status = 0;
+  std::vector<std::string> faults;
+};
+
+// The recorded requests of one mock (see RecordedRequest for the bounds).
+struct Recorder {
+  mutable std::mutex mu;
+  std::deque<RecordedRequest> records;
+  std::size_t body_total = 0;  // bytes of body kept in records
+  std::uint64_t next_seq = 0;
+  std::uint64_t dropped = 0;
+  std::string label;
+  std::map<std::string, std::uint64_t> by_label;
+
+  std::uint64_t arrive(const MockRequest& req) {
+    std::lock_guard lk(mu);
+    RecordedRequest r;
+    r.seq = next_seq++;
+    r.received = std::chrono::steady_clock::now();
+    r.label = label;
+    r.request = req;
+    ++by_label[label];
+    records.push_back(std::move(r));
+    trim();
+    return records.back().seq;
+  }
+
+  void complete(std::uint64_t seq, Capture&& c) {
+    std::lock_guard lk(mu);
+    if (records.empty() || seq < records.front().seq) return;  // dropped meanwhile
+    auto idx = static_cast<std::size_t>(seq - records.front().seq);
+    if (idx >= records.size()) return;
+    RecordedRequest& r = records[idx];
+    body_total += c.body.size();
+    r.body = std::move(c.body);
+    r.body_bytes = c.body_bytes;
+    r.status = c.status;
+    r.faults = std::move(c.faults);
+    r.complete = true;
+    trim();
+  }
+
+  void trim() {
+    while (!records.empty() && (records.size() > kMaxRecorded || body_total > kMaxRecordedBodies)) {
+      body_total -= records.front().body.size();
+      records.pop_front();
+      ++dropped;
+    }
+  }
+};
+
 }  // namespace
 
 struct MockServer::Impl : ConnRegistry {
@@ -153,6 +209,7 @@ struct MockServer::Impl : ConnRegistry {
 
   std::list<std::unique_ptr<MockConn>> conns;
   std::thread accept_thread;
+  Recorder recorder;
 
   void accept_loop();
   void serve(MockConn& c);
@@ -195,6 +252,11 @@ class ExchangeImpl final : public FaultableExchange {
     }
     std::int64_t total = 0;
     std::vector<char> chunk(kReadChunk);
+    auto keep = [this](std::string_view piece) {
+      capture_.body_bytes += piece.size();
+      if (capture_.body.size() < kMaxRecordedBody)
+        capture_.body.append(piece.substr(0, kMaxRecordedBody - capture_.body.size()));
+    };
     while (!parser_.is_done()) {
       parser_.get().body().data = chunk.data();
       parser_.get().body().size = chunk.size();
@@ -209,6 +271,7 @@ class ExchangeImpl final : public FaultableExchange {
       std::size_t n = chunk.size() - parser_.get().body().size;
       if (n > 0) {
         total += static_cast<std::int64_t>(n);
+        keep(std::string_view(chunk.data(), n));
         if (on_chunk) on_chunk(std::string_view(chunk.data(), n));
       }
     }
@@ -230,6 +293,7 @@ class ExchangeImpl final : public FaultableExchange {
       if (iequals(k, "content-length")) has_length = true;
     }
     std::string head = head_text(status, headers);
+    capture_.status = status;
     if (!has_length && body_allowed(status))
       head += fmt::format("Content-Length: {}\r\n", body.size());
     head += "\r\n";
@@ -249,6 +313,7 @@ class ExchangeImpl final : public FaultableExchange {
              std::int64_t content_length) override {
     if (began_) return false;
     std::string head = head_text(status, headers);
+    capture_.status = status;
     if (!body_allowed(status)) {
       mode_ = Mode::none;
     } else if (content_length >= 0) {
@@ -307,6 +372,11 @@ class ExchangeImpl final : public FaultableExchange {
   }
 
   bool pause(Duration d) override { return server_.sleep_unless_stopping(d); }
+
+  void fired(std::string_view fault_name) override { capture_.faults.emplace_back(fault_name); }
+
+  // What the record of this exchange needs; taken once the exchange is over.
+  Capture take_capture() { return std::move(capture_); }
 
   void hang() override {
     broken_ = true;
@@ -416,6 +486,7 @@ class ExchangeImpl final : public FaultableExchange {
   bool broken_ = false;
   bool close_after_ = false;
   Mode mode_ = Mode::none;
+  Capture capture_;
   std::int64_t declared_ = 0;
   std::int64_t written_ = 0;
 };
@@ -482,8 +553,11 @@ void MockServer::Impl::serve(MockConn& c) {
     }
     requests.fetch_add(1);
     ExchangeImpl ex(*this, c, buffer, parser);
+    const std::uint64_t seq = recorder.arrive(ex.request());
     handle(ex);
-    if (!ex.finish()) break;
+    const bool again = ex.finish();
+    recorder.complete(seq, ex.take_capture());
+    if (!again) break;
   }
   close_conn(c, false);
 }
@@ -581,6 +655,33 @@ void MockServer::set_faults(std::shared_ptr<const FaultPlan> plan) {
 std::shared_ptr<const FaultPlan> MockServer::faults() const {
   std::lock_guard lk(impl_->faults_mu);
   return impl_->faults;
+}
+
+void MockServer::set_label(std::string label) {
+  std::lock_guard lk(impl_->recorder.mu);
+  impl_->recorder.label = std::move(label);
+}
+
+std::vector<RecordedRequest> MockServer::recorded() const {
+  std::lock_guard lk(impl_->recorder.mu);
+  return {impl_->recorder.records.begin(), impl_->recorder.records.end()};
+}
+
+std::uint64_t MockServer::recorded_dropped() const {
+  std::lock_guard lk(impl_->recorder.mu);
+  return impl_->recorder.dropped;
+}
+
+std::map<std::string, std::uint64_t> MockServer::label_counts() const {
+  std::lock_guard lk(impl_->recorder.mu);
+  return impl_->recorder.by_label;
+}
+
+void MockServer::clear_recorded() {
+  std::lock_guard lk(impl_->recorder.mu);
+  impl_->recorder.dropped += impl_->recorder.records.size();
+  impl_->recorder.records.clear();
+  impl_->recorder.body_total = 0;
 }
 
 FaultCounters MockServer::counters() const {

@@ -385,3 +385,37 @@ TEST_CASE("control: the server binds loopback only unless told otherwise", "[con
   REQUIRE(index);
   CHECK(index->status == 200);
 }
+
+TEST_CASE("control: a mock's recorded requests are listed, limited and cleared", "[control]") {
+  Rig rig;
+  rig.alpha.set_label("drill");
+  CHECK(status_of(rig.alpha.port(), "/health") == 200);
+  CHECK(status_of(rig.alpha.port(), "/status/503?x=1") == 503);
+  CHECK(status_of(rig.alpha.port(), "/echo") == 200);
+
+  auto r = rig.call("GET", "/mocks/alpha/requests");
+  REQUIRE(r.status == 200);
+  auto doc = r.json();
+  REQUIRE(doc["requests"].size() == 3);
+  CHECK(doc["dropped"] == 0);
+  const auto& second = doc["requests"][1];
+  CHECK(second["seq"] == 1);
+  CHECK(second["method"] == "GET");
+  CHECK(second["target"] == "/status/503?x=1");
+  CHECK(second["status"] == 503);
+  CHECK(second["label"] == "drill");
+  CHECK(second["complete"] == true);
+  CHECK(second["age_ms"].get<double>() >= 0);
+  CHECK(second["headers"].is_array());
+
+  auto last = rig.call("GET", "/mocks/alpha/requests?limit=1");
+  REQUIRE(last.status == 200);
+  REQUIRE(last.json()["requests"].size() == 1);
+  CHECK(last.json()["requests"][0]["target"] == "/echo");
+  CHECK(last.json()["dropped"] == 2);
+
+  CHECK(rig.call("DELETE", "/mocks/alpha/requests").status == 204);
+  CHECK(rig.call("GET", "/mocks/alpha/requests").json()["requests"].empty());
+  CHECK(rig.call("POST", "/mocks/alpha/requests", "{}").status == 405);
+  CHECK(rig.call("GET", "/mocks/nope/requests").status == 404);
+}

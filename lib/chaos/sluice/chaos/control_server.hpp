@@ -37,13 +37,13 @@ struct ControlReply {
 //   DELETE /mocks/NAME/faults           removes them all
 //   GET    /mocks/NAME/faults/FAULT     one fault and its counters
 //   DELETE /mocks/NAME/faults/FAULT     removes one
-//   GET    /proxies, /proxies/NAME      proxies: name, address, toxics, counters
-//   GET    /proxies/NAME/toxics         its toxics (Toxiproxy's JSON shape)
-//   POST   /proxies/NAME/toxics         adds a toxic (Toxiproxy's JSON shape)
-//   GET    /proxies/NAME/toxics/TOXIC   one toxic
-//   POST   /proxies/NAME/toxics/TOXIC   updates it (fields given replace the current ones)
-//   DELETE /proxies/NAME/toxics/TOXIC   removes it
-//   GET    /counters                    every mock's and proxy's counters in one document
+//   GET    /mocks/NAME/requests         its recorded requests, oldest first (?limit=N: the newest
+//   N) DELETE /mocks/NAME/requests         forgets them GET    /proxies, /proxies/NAME proxies:
+//   name, address, toxics, counters GET    /proxies/NAME/toxics         its toxics (Toxiproxy's
+//   JSON shape) POST   /proxies/NAME/toxics         adds a toxic (Toxiproxy's JSON shape) GET
+//   /proxies/NAME/toxics/TOXIC   one toxic POST   /proxies/NAME/toxics/TOXIC   updates it (fields
+//   given replace the current ones) DELETE /proxies/NAME/toxics/TOXIC   removes it GET    /counters
+//   every mock's and proxy's counters in one document
 // Errors use the gateway's JSON error shape; names in a path are percent-decoded ("status%231").
 //
 // A FaultPlan is immutable, so a change builds a new plan from the current fault list plus or

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <functional>
 #include <memory>
 #include <string>
@@ -52,6 +54,26 @@ class MockExchange {
 
 using MockHandler = std::function<void(MockExchange&)>;
 
+// What a mock recorded of one request, for assertions and the control API.
+struct RecordedRequest {
+  std::uint64_t seq = 0;  // arrival order, from 0
+  std::chrono::steady_clock::time_point received;
+  std::string label;  // the mock's label when the request arrived (the chaos runner's phase)
+  MockRequest request;
+  std::string body;                 // the first kMaxRecordedBody bytes of the body that was read
+  std::uint64_t body_bytes = 0;     // the size of the body that was read
+  int status = 0;                   // the status answered; 0 while unanswered, or for none at all
+  bool complete = false;            // the exchange is over
+  std::vector<std::string> faults;  // the faults that fired for it, in plan order
+};
+
+// Recording bounds: the newest kMaxRecorded requests are kept, each with at most kMaxRecordedBody
+// body bytes, and the oldest go first when the kept bodies pass kMaxRecordedBodies in total.
+// Counts (requests(), label_counts()) stay exact beyond them.
+inline constexpr std::size_t kMaxRecorded = 10000;
+inline constexpr std::size_t kMaxRecordedBody = 64 * 1024;
+inline constexpr std::size_t kMaxRecordedBodies = 32 * 1024 * 1024;
+
 struct MockRoute {
   std::string method;  // empty: any
   std::string
@@ -80,6 +102,16 @@ class MockServer {
   std::shared_ptr<const FaultPlan> faults() const;
   // Requests seen and the current plan's counters.
   FaultCounters counters() const;
+
+  // Tags the requests that arrive from now on (the chaos runner sets its phase name).
+  void set_label(std::string label);
+  // The recorded requests, oldest first (see kMaxRecorded), and how many older ones were dropped.
+  std::vector<RecordedRequest> recorded() const;
+  std::uint64_t recorded_dropped() const;
+  // Requests seen per label ("" before any set_label).
+  std::map<std::string, std::uint64_t> label_counts() const;
+  // Forgets the recorded requests (counts are kept).
+  void clear_recorded();
 
  private:
   struct Impl;
