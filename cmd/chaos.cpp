@@ -17,6 +17,7 @@
 #include "commands.hpp"
 #include "sluice/chaos/control_server.hpp"
 #include "sluice/chaos/fault_plan.hpp"
+#include "sluice/chaos/mock_routes.hpp"
 #include "sluice/chaos/mock_server.hpp"
 #include "sluice/chaos/report.hpp"
 #include "sluice/chaos/runner.hpp"
@@ -196,7 +197,8 @@ int mock(const MockFlags& f) {
   std::uint64_t n = 0;
   for (const auto& m : sc->mocks) {
     try {
-      auto server = std::make_unique<chaos::MockServer>(m.name);
+      auto server =
+          std::make_unique<chaos::MockServer>(m.name, chaos::routes_from_specs(m.name, m.routes));
       if (!m.faults.empty())
         server->set_faults(std::make_shared<chaos::FaultPlan>(m.faults, seed + ++n));
       mocks.push_back(std::move(server));

@@ -150,8 +150,13 @@ RequestOutcome HttpClient::send(const RequestTemplate& request) {
   return out;
 }
 
-void StatsSink::record(const RequestOutcome& o) {
+double StatsSink::since_start_ms(std::chrono::steady_clock::time_point t) const {
+  return std::chrono::duration<double, std::milli>(t - start_).count();
+}
+
+void StatsSink::record(const RequestOutcome& o, std::chrono::steady_clock::time_point sent) {
   std::lock_guard lk(mu_);
+  stats_.samples.push_back({since_start_ms(sent), o.latency_ms, o.status});
   ++stats_.requests;
   if (o.status == 0) {
     ++stats_.transport_errors;
@@ -162,8 +167,9 @@ void StatsSink::record(const RequestOutcome& o) {
   }
 }
 
-void StatsSink::record_overload() {
+void StatsSink::record_overload(std::chrono::steady_clock::time_point due) {
   std::lock_guard lk(mu_);
+  stats_.samples.push_back({since_start_ms(due), 0.0, 0});
   ++stats_.requests;
   ++stats_.transport_errors;
   ++stats_.transport_error_causes["overload"];
@@ -179,11 +185,11 @@ namespace {
 // Open model: a scheduler issues requests at fixed intervals onto a pool of workers, each with its
 // own keep-alive connection. A request due while every worker is busy is not sent; it counts as a
 // transport error ("overload"), so a slow target cannot slow the offered load down.
-ClientStats run_open(const Phase& phase, const std::string& address, Clock::time_point end,
-                     const std::atomic<bool>& stop) {
+ClientStats run_open(const Phase& phase, const std::string& address, Clock::time_point start,
+                     Clock::time_point end, const std::atomic<bool>& stop) {
   const double rate = *phase.rate;
   const auto workers = static_cast<std::size_t>(std::clamp(std::ceil(rate) + 4.0, 8.0, 256.0));
-  StatsSink sink;
+  StatsSink sink(start);
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::size_t> jobs;
@@ -202,15 +208,15 @@ ClientStats run_open(const Phase& phase, const std::string& address, Clock::time
         std::size_t idx = jobs.front();
         jobs.pop_front();
         lk.unlock();
+        auto sent = Clock::now();
         auto outcome = client.send(phase.requests[idx]);
-        sink.record(outcome);
+        sink.record(outcome, sent);
         lk.lock();
         ++idle;
       }
     });
   }
 
-  const auto start = Clock::now();
   const std::chrono::duration<double> interval(1.0 / rate);
   const std::size_t n = phase.requests.size();
   for (std::uint64_t i = 0;; ++i) {
@@ -220,7 +226,7 @@ ClientStats run_open(const Phase& phase, const std::string& address, Clock::time
     std::this_thread::sleep_until(due);
     std::lock_guard lk(mu);
     if (idle == 0) {
-      sink.record_overload();
+      sink.record_overload(due);
     } else {
       --idle;
       jobs.push_back(static_cast<std::size_t>(i % n));
@@ -237,10 +243,10 @@ ClientStats run_open(const Phase& phase, const std::string& address, Clock::time
 }
 
 // Closed loop: each client sends its next request when the last one is answered.
-ClientStats run_closed(const Phase& phase, const std::string& address, Clock::time_point end,
-                       const std::atomic<bool>& stop) {
+ClientStats run_closed(const Phase& phase, const std::string& address, Clock::time_point start,
+                       Clock::time_point end, const std::atomic<bool>& stop) {
   const std::size_t clients = std::min<std::size_t>(*phase.concurrency, 1024);
-  StatsSink sink;
+  StatsSink sink(start);
   std::atomic<std::uint64_t> next{0};
   const std::size_t n = phase.requests.size();
   std::vector<std::thread> pool;
@@ -250,9 +256,10 @@ ClientStats run_closed(const Phase& phase, const std::string& address, Clock::ti
       HttpClient client(address);
       while (Clock::now() < end && !stop.load()) {
         auto idx = static_cast<std::size_t>(next.fetch_add(1) % n);
+        auto sent = Clock::now();
         auto outcome = client.send(phase.requests[idx]);
         bool failed = !outcome.error.empty();
-        sink.record(std::move(outcome));
+        sink.record(outcome, sent);
         // A refused or broken target must not turn a client into a busy loop of failures.
         if (failed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
@@ -264,11 +271,12 @@ ClientStats run_closed(const Phase& phase, const std::string& address, Clock::ti
 
 }  // namespace
 
-ClientStats run_traffic(const Phase& phase, const std::string& address, Clock::time_point end,
-                        const std::atomic<bool>& stop) {
+ClientStats run_traffic(const Phase& phase, const std::string& address, Clock::time_point start,
+                        Clock::time_point end, const std::atomic<bool>& stop) {
   if (phase.requests.empty()) return {};
-  if (phase.rate && *phase.rate > 0) return run_open(phase, address, end, stop);
-  if (phase.concurrency && *phase.concurrency > 0) return run_closed(phase, address, end, stop);
+  if (phase.rate && *phase.rate > 0) return run_open(phase, address, start, end, stop);
+  if (phase.concurrency && *phase.concurrency > 0)
+    return run_closed(phase, address, start, end, stop);
   return {};
 }
 

@@ -42,22 +42,28 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
-// Thread-safe accumulation of ClientStats.
+// Thread-safe accumulation of ClientStats; sample times count from `start`.
 class StatsSink {
  public:
-  void record(const RequestOutcome& o);
-  // A request that could not start (every worker was busy).
-  void record_overload();
+  explicit StatsSink(std::chrono::steady_clock::time_point start) : start_(start) {}
+  void record(const RequestOutcome& o, std::chrono::steady_clock::time_point sent);
+  // A request that could not start (every worker was busy) when it was due.
+  void record_overload(std::chrono::steady_clock::time_point due);
   ClientStats take();
 
  private:
+  double since_start_ms(std::chrono::steady_clock::time_point t) const;
+
+  std::chrono::steady_clock::time_point start_;
   std::mutex mu_;
   ClientStats stats_;
 };
 
-// Sends the phase's requests to `address` until `end` (open model at phase.rate, or closed loop
-// with phase.concurrency clients), then waits for the requests in flight. `stop` ends it early.
+// Sends the phase's requests to `address` from `start` until `end` (open model at phase.rate, or
+// closed loop with phase.concurrency clients), then waits for the requests in flight. `stop` ends
+// it early.
 ClientStats run_traffic(const Phase& phase, const std::string& address,
+                        std::chrono::steady_clock::time_point start,
                         std::chrono::steady_clock::time_point end, const std::atomic<bool>& stop);
 
 }  // namespace sluice::chaos::detail

@@ -11,6 +11,12 @@
 //   client.p50, client.p90,
 //   client.p99, client.max        latency percentiles of the answered requests (durations)
 //   client.rps                    requests per second over the phases counted
+//   client.first(W), client.last(W)
+//                                 when the first / last response of a kind W arrived, counted from
+//                                 the phase start (the first phase's without a phase): W is a
+//                                 status (504), a class ("5xx"), "error" or "ok"; null when none
+//   slowloris.connections, .connect_errors, .closed, .open, .status(N), .held_max, .held_p50
+//                                 the slow clients of the phases in view (phases.slowloris)
 //   gateway.metric("NAME", label="value", ...)
 //                                 the sum of the samples of NAME in a scrape of the admin
 //                                 /metrics taken after the last phase, keeping those whose given
@@ -19,17 +25,22 @@
 //                                 while it runs
 //   mock("NAME").requests         requests the mock received
 //   mock("NAME").fired("FAULT")   times the named fault fired over the run
+//   mock("NAME").received(...), .request(I), .first, .last
+//                                 recorded requests: see run_scope_mocks.cpp
 //   proxy("NAME").connections     connections the proxy accepted
 //   proxy("NAME").bytes_up        client->server bytes it delivered
 //   proxy("NAME").bytes_down      server->client bytes it delivered
 //
-// An assertion with `phase = "X"` sees phase X's figures in client.*; the others are whole-run.
+// An assertion with `phase = "X"` sees phase X's figures in client.*, slowloris.* and mock(...)
+// except fired(); `after`/`before` narrow client.* and the recorded requests to a time window.
 #include "run_scope.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
+#include <optional>
 #include <memory>
 
 #include <fmt/format.h>
@@ -42,8 +53,6 @@ using expr::Arguments;
 using expr::Kind;
 using expr::Object;
 using expr::Value;
-
-namespace {
 
 Error scope_error(std::string message) {
   return make_error(ErrorKind::config, ErrorSource::internal, std::move(message));
@@ -59,19 +68,13 @@ std::string hint_for(std::string_view word, const std::vector<std::string>& know
   return {};
 }
 
-// The single string argument of f("x"), or an error naming f.
 Result<std::string> one_string(std::string_view fn, const Arguments& args) {
   if (args.positional.size() != 1 || !args.keyword.empty() || !args.positional[0].is(Kind::string))
     return scope_error(fmt::format("{} takes one string argument, as in {}(\"name\")", fn, fn));
   return args.positional[0].as_string();
 }
 
-template <class Map>
-std::vector<std::string> keys_of(const Map& m) {
-  std::vector<std::string> out;
-  for (const auto& [k, v] : m) out.push_back(k);
-  return out;
-}
+namespace {
 
 bool parse_double(std::string_view s, double& out) {
   if (s == "+Inf" || s == "Inf") {
@@ -92,7 +95,62 @@ bool parse_double(std::string_view s, double& out) {
   return end && *end == '\0' && !tmp.empty();
 }
 
+// The kind of response client.first(W) / client.last(W) looks for, as a predicate on the status
+// (0: no response).
+Result<std::function<bool(int)>> sample_filter(const std::string& fn, const Arguments& args) {
+  auto usage = [&] {
+    return scope_error(fmt::format(
+        "{0} takes a status (504), a status class (\"5xx\"), \"error\" or \"ok\", as in "
+        "{0}(504)",
+        fn));
+  };
+  if (args.positional.size() != 1 || !args.keyword.empty()) return usage();
+  const Value& w = args.positional[0];
+  if (w.is(Kind::number)) {
+    int status = static_cast<int>(w.as_number());
+    return std::function<bool(int)>([status](int s) { return s == status; });
+  }
+  if (!w.is(Kind::string)) return usage();
+  const std::string& c = w.as_string();
+  if (c == "error") return std::function<bool(int)>([](int s) { return s == 0 || s >= 500; });
+  if (c == "ok") return std::function<bool(int)>([](int s) { return s > 0 && s < 500; });
+  if (c.size() == 3 && c[0] >= '1' && c[0] <= '5' && (c[1] == 'x' || c[1] == 'X') &&
+      (c[2] == 'x' || c[2] == 'X')) {
+    int klass = c[0] - '0';
+    return std::function<bool(int)>([klass](int s) { return s / 100 == klass; });
+  }
+  return scope_error(fmt::format("{}: \"{}\" is not a kind of response{}", fn, c,
+                                 hint_for(c, {"error", "ok", "2xx", "4xx", "5xx"})));
+}
+
+void fill_slowloris(expr::MapScope& scope, const SlowlorisStats& s) {
+  auto n = [](std::uint64_t v) { return Value::number(static_cast<double>(v)); };
+  scope.set("slowloris.connections", n(s.connections));
+  scope.set("slowloris.connect_errors", n(s.connect_errors));
+  scope.set("slowloris.closed", n(s.closed));
+  scope.set("slowloris.open", n(s.open));
+  scope.set("slowloris.held_max", ms_value(nearest_rank(s.held_ms, 100)));
+  scope.set("slowloris.held_p50", ms_value(nearest_rank(s.held_ms, 50)));
+  auto by_status = std::make_shared<std::map<int, std::uint64_t>>(s.by_status);
+  scope.define("slowloris.status", [by_status](const Arguments& args) -> Result<Value> {
+    if (args.positional.size() != 1 || !args.keyword.empty() ||
+        !args.positional[0].is(Kind::number))
+      return scope_error("slowloris.status takes one status code, as in slowloris.status(408)");
+    auto it = by_status->find(static_cast<int>(args.positional[0].as_number()));
+    return Value::number(it == by_status->end() ? 0.0 : static_cast<double>(it->second));
+  });
+}
+
 }  // namespace
+
+double nearest_rank(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  // The smallest value with at least p% of the values at or below it.
+  double rank = std::ceil(std::clamp(p, 0.0, 100.0) / 100.0 * static_cast<double>(v.size()));
+  auto idx = static_cast<std::size_t>(std::max(rank, 1.0)) - 1;
+  return v[std::min(idx, v.size() - 1)];
+}
 
 Result<std::vector<MetricSample>> parse_prometheus(std::string_view text) {
   std::vector<MetricSample> out;
@@ -154,7 +212,8 @@ Result<std::vector<MetricSample>> parse_prometheus(std::string_view text) {
 }
 
 void fill_run_scope(expr::MapScope& scope, const ClientStats& client, double seconds,
-                    const RunFacts& facts) {
+                    const SlowlorisStats* slowloris, const RunFacts& facts,
+                    const ScopeWindow& window) {
   const double requests = static_cast<double>(client.requests);
   const double errors = static_cast<double>(client.errors());
   scope.set("client.requests", Value::number(requests));
@@ -191,6 +250,24 @@ void fill_run_scope(expr::MapScope& scope, const ClientStats& client, double sec
       if (status / 100 == klass) sum += count;
     return Value::number(static_cast<double>(sum));
   });
+
+  auto samples = std::make_shared<std::vector<ClientSample>>(client.samples);
+  for (bool first : {true, false}) {
+    std::string fn = first ? "client.first" : "client.last";
+    scope.define(fn, [samples, first, fn](const Arguments& args) -> Result<Value> {
+      auto which = sample_filter(fn, args);
+      if (!which) return which.take_error();
+      std::optional<double> best;
+      for (const auto& s : *samples) {
+        if (!(*which)(s.status)) continue;
+        double done = s.sent_ms + s.latency_ms;
+        if (!best || (first ? done < *best : done > *best)) best = done;
+      }
+      return best ? ms_value(*best) : Value::null();
+    });
+  }
+
+  if (slowloris) fill_slowloris(scope, *slowloris);
 
   // gateway.*
   if (facts.has_gateway && facts.gateway_exit_code)
@@ -230,17 +307,7 @@ void fill_run_scope(expr::MapScope& scope, const ClientStats& client, double sec
     return Value::number(sum);
   });
 
-  // mock("NAME") and proxy("NAME"): objects whose members read facts.
-  scope.define("mock", [f](const Arguments& args) -> Result<Value> {
-    auto name = one_string("mock", args);
-    if (!name) return name.take_error();
-    auto it = f->mocks.find(*name);
-    if (it == f->mocks.end())
-      return scope_error(
-          fmt::format("no mock named \"{}\"{}", *name, hint_for(*name, keys_of(f->mocks))));
-    return Value::object(Object{
-        "mock", *name, std::shared_ptr<const void>(std::shared_ptr<const void>{}, &it->second)});
-  });
+  fill_mock_scope(scope, facts, window);
   scope.define("proxy", [f](const Arguments& args) -> Result<Value> {
     auto name = one_string("proxy", args);
     if (!name) return name.take_error();
@@ -251,30 +318,6 @@ void fill_run_scope(expr::MapScope& scope, const ClientStats& client, double sec
     return Value::object(Object{
         "proxy", *name, std::shared_ptr<const void>(std::shared_ptr<const void>{}, &it->second)});
   });
-  scope.members("mock", [](const Object& o, std::string_view name) -> Result<Value> {
-    const auto* m = static_cast<const RunFacts::Mock*>(o.data.get());
-    if (name == "requests") return Value::number(static_cast<double>(m->requests));
-    if (name == "fired")
-      return scope_error(
-          fmt::format("mock(\"{}\").fired is a method (hint: call it: "
-                      "mock(\"{}\").fired(\"FAULT\"))",
-                      o.id, o.id));
-    return expr::unknown_member(Value::object(o), name, {"requests"});
-  });
-  scope.methods("mock",
-                [](const Object& o, std::string_view name, const Arguments& args) -> Result<Value> {
-                  const auto* m = static_cast<const RunFacts::Mock*>(o.data.get());
-                  if (name != "fired")
-                    return scope_error(fmt::format("mock(\"{}\") has no method \"{}\"{}", o.id,
-                                                   name, hint_for(name, {"fired"})));
-                  auto fault = one_string("fired", args);
-                  if (!fault) return fault.take_error();
-                  auto it = m->fired.find(*fault);
-                  if (it == m->fired.end())
-                    return scope_error(fmt::format("mock(\"{}\") has no fault named \"{}\"{}", o.id,
-                                                   *fault, hint_for(*fault, keys_of(m->fired))));
-                  return Value::number(static_cast<double>(it->second));
-                });
   scope.members("proxy", [](const Object& o, std::string_view name) -> Result<Value> {
     const auto* p = static_cast<const RunFacts::Proxy*>(o.data.get());
     if (name == "connections") return Value::number(static_cast<double>(p->connections));

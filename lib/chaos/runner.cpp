@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <thread>
 
@@ -17,6 +18,8 @@
 #include "load_client.hpp"
 #include "run_scope.hpp"
 #include "runner_gateway.hpp"
+#include "slowloris.hpp"
+#include "sluice/chaos/mock_routes.hpp"
 #include "sluice/chaos/mock_server.hpp"
 #include "sluice/chaos/tcp_proxy.hpp"
 #include "sluice/core/clock.hpp"
@@ -32,22 +35,36 @@ std::uint64_t ClientStats::errors() const {
 }
 
 double ClientStats::percentile_ms(double p) const {
-  if (latencies_ms.empty()) return 0;
-  std::vector<double> sorted = latencies_ms;
-  std::sort(sorted.begin(), sorted.end());
-  // Nearest rank: the smallest value with at least p% of the values at or below it.
-  double rank = std::ceil(std::clamp(p, 0.0, 100.0) / 100.0 * static_cast<double>(sorted.size()));
-  auto idx = static_cast<std::size_t>(std::max(rank, 1.0)) - 1;
-  return sorted[std::min(idx, sorted.size() - 1)];
+  return detail::nearest_rank(latencies_ms, p);
 }
 
-void ClientStats::merge(const ClientStats& o) {
+void ClientStats::merge(const ClientStats& o, double offset_ms) {
   requests += o.requests;
   transport_errors += o.transport_errors;
   for (const auto& [status, count] : o.by_status) by_status[status] += count;
   for (const auto& [cause, count] : o.transport_error_causes)
     transport_error_causes[cause] += count;
   latencies_ms.insert(latencies_ms.end(), o.latencies_ms.begin(), o.latencies_ms.end());
+  for (ClientSample s : o.samples) {
+    s.sent_ms += offset_ms;
+    samples.push_back(s);
+  }
+}
+
+ClientStats ClientStats::window(double from_ms, double to_ms) const {
+  ClientStats out;
+  for (const auto& s : samples) {
+    if (s.sent_ms < from_ms || s.sent_ms >= to_ms) continue;
+    ++out.requests;
+    if (s.status == 0) {
+      ++out.transport_errors;
+    } else {
+      ++out.by_status[s.status];
+      out.latencies_ms.push_back(s.latency_ms);
+    }
+    out.samples.push_back(s);
+  }
+  return out;
 }
 
 bool ScenarioResult::passed() const {
@@ -117,11 +134,16 @@ std::string self_exe() {
 
 std::string describe_traffic(const Phase& p) {
   auto d = expr::format_duration_short(p.duration);
+  std::string slow;
+  if (p.slowloris)
+    slow = fmt::format("{}{} slow client{}", p.sends_traffic() ? ", " : " with ",
+                       p.slowloris->connections, p.slowloris->connections == 1 ? "" : "s");
   if (p.rate)
-    return fmt::format("phase {}: {} at {} req/s", p.name, d, expr::format_number(*p.rate));
+    return fmt::format("phase {}: {} at {} req/s{}", p.name, d, expr::format_number(*p.rate), slow);
   if (p.concurrency)
-    return fmt::format("phase {}: {} with {} client{}", p.name, d, *p.concurrency,
-                       *p.concurrency == 1 ? "" : "s");
+    return fmt::format("phase {}: {} with {} client{}{}", p.name, d, *p.concurrency,
+                       *p.concurrency == 1 ? "" : "s", slow);
+  if (p.slowloris) return fmt::format("phase {}: {}{}", p.name, d, slow);
   return fmt::format("phase {}: {}, no traffic", p.name, d);
 }
 
@@ -187,7 +209,7 @@ class Runner {
       st.spec = &m;
       st.seed = derive_seed(res_.seed, salt++);
       try {
-        st.server = std::make_unique<MockServer>(m.name, demo_routes(m.name));
+        st.server = std::make_unique<MockServer>(m.name, routes_from_specs(m.name, m.routes));
       } catch (const std::exception& e) {
         return fail(fmt::format("mock {} did not start: {}", m.name, e.what()));
       }
@@ -301,10 +323,14 @@ class Runner {
 
   bool run_phases() {
     deadline_ = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(sc_.timeout);
+    std::optional<SteadyClock::time_point> first_start;
     for (const auto& ph : sc_.phases) {
+      for (auto& m : mocks_) m.server->set_label(ph.name);
       if (!apply_changes(ph)) return false;
       progress(describe_traffic(ph));
       auto start = SteadyClock::now();
+      if (!first_start) first_start = start;
+      facts_.phase_starts[ph.name] = start;
       // Waiting for the requests in flight at a phase's end makes the phases drift a little past
       // their durations; kTimeoutGrace absorbs that before the timeout cuts a phase short.
       auto end = start + std::chrono::duration_cast<SteadyClock::duration>(ph.duration);
@@ -312,14 +338,20 @@ class Runner {
       if (cut) end = deadline_;
       PhaseResult pr;
       pr.name = ph.name;
+      pr.started = std::chrono::duration_cast<Duration>(start - *first_start);
       std::atomic<bool> stop{false};
-      std::thread traffic;
-      if (ph.sends_traffic() && ph.target.kind != PhaseTarget::Kind::none) {
+      std::thread traffic, slow;
+      if (ph.has_clients() && ph.target.kind != PhaseTarget::Kind::none) {
         std::string address = target_address(ph);
         if (address.empty())
           return fail(fmt::format("phase {}: no address for its target", ph.name));
-        traffic =
-            std::thread([&, address] { pr.client = detail::run_traffic(ph, address, end, stop); });
+        if (ph.sends_traffic())
+          traffic = std::thread(
+              [&, address] { pr.client = detail::run_traffic(ph, address, start, end, stop); });
+        if (ph.slowloris)
+          slow = std::thread([&, address] {
+            pr.slowloris = detail::run_slowloris(*ph.slowloris, address, start, end, stop);
+          });
       }
       // The reload and the signal, in time order.
       struct Event {
@@ -356,6 +388,7 @@ class Runner {
       if (!event_error.empty()) stop = true;
       std::this_thread::sleep_until(end);
       if (traffic.joinable()) traffic.join();
+      if (slow.joinable()) slow.join();
       pr.elapsed = std::chrono::duration_cast<Duration>(SteadyClock::now() - start);
       res_.phases.push_back(std::move(pr));
       if (!event_error.empty()) return fail(event_error);
@@ -399,6 +432,9 @@ class Runner {
       detail::RunFacts::Mock f;
       f.requests = m.server->requests();
       f.fired = m.fired();
+      for (const auto& [label, n] : m.server->label_counts()) f.by_phase[label] = n;
+      f.recorded = m.server->recorded();
+      f.dropped = m.server->recorded_dropped();
       facts_.mocks[m.spec->name] = std::move(f);
     }
     for (const auto& [name, p] : proxies_) {
@@ -409,10 +445,13 @@ class Runner {
 
   void evaluate() {
     ClientStats whole;
+    std::optional<SlowlorisStats> whole_slow;
     double whole_seconds = 0;
     for (std::size_t i = 0; i < res_.phases.size(); ++i) {
-      whole.merge(res_.phases[i].client);
-      if (sc_.phases[i].sends_traffic()) whole_seconds += seconds_of(res_.phases[i].elapsed);
+      const auto& pr = res_.phases[i];
+      whole.merge(pr.client, std::chrono::duration<double, std::milli>(pr.started).count());
+      if (sc_.phases[i].sends_traffic()) whole_seconds += seconds_of(pr.elapsed);
+      if (pr.slowloris) detail::merge(whole_slow.emplace(), *pr.slowloris);
     }
     for (const auto& a : sc_.assertions) {
       AssertionResult ar;
@@ -421,22 +460,37 @@ class Runner {
       ar.phase = a.phase;
       ar.pos = a.pos;
       const ClientStats* client = &whole;
+      const SlowlorisStats* slow = whole_slow ? &*whole_slow : nullptr;
       double seconds = whole_seconds;
+      detail::ScopeWindow window;
+      ClientStats windowed;
       if (!a.phase.empty()) {
-        client = nullptr;
+        const PhaseResult* found = nullptr;
         for (const auto& pr : res_.phases)
-          if (pr.name == a.phase) {
-            client = &pr.client;
-            seconds = seconds_of(pr.elapsed);
-          }
-        if (!client) {
+          if (pr.name == a.phase) found = &pr;
+        if (!found) {
           ar.message = fmt::format("phase \"{}\" did not run", a.phase);
           res_.assertions.push_back(std::move(ar));
           continue;
         }
+        client = &found->client;
+        slow = found->slowloris ? &*found->slowloris : nullptr;
+        seconds = seconds_of(found->elapsed);
+        window.phase = a.phase;
+        if (a.after || a.before) {
+          auto ms = [](Duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+          if (a.after) window.from_ms = ms(*a.after);
+          if (a.before) window.to_ms = ms(*a.before);
+          windowed = client->window(window.from_ms.value_or(0),
+                                    window.to_ms.value_or(std::numeric_limits<double>::infinity()));
+          client = &windowed;
+          double lo = window.from_ms.value_or(0) / 1000.0;
+          double hi = std::min(seconds, window.to_ms.value_or(seconds * 1000.0) / 1000.0);
+          seconds = std::max(0.0, hi - lo);
+        }
       }
       expr::MapScope scope;
-      detail::fill_run_scope(scope, *client, seconds, facts_);
+      detail::fill_run_scope(scope, *client, seconds, slow, facts_, window);
       auto verdict = expr::holds(a.expect, scope);
       if (!verdict) {
         ar.message = verdict.error().message;

@@ -17,6 +17,7 @@
 #include <toml++/toml.h>
 
 #include "config/reader.hpp"
+#include "scenario_parts.hpp"
 #include "scenario_text.hpp"
 #include "sluice/chaos/scenario.hpp"
 #include "sluice/core/config/load.hpp"
@@ -33,6 +34,7 @@ using detail::offset_of;
 using detail::scan_placeholders;
 using detail::SourceText;
 using detail::toml_to_json;
+using detail::valid_token;
 using StringNode = toml::value<std::string>;
 
 constexpr std::string_view kFaultTypes =
@@ -53,14 +55,6 @@ std::string with_hint(std::string_view what, std::string_view hint) {
 bool valid_ident(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-  });
-}
-
-// RFC 9110 token characters, for methods and header names.
-bool valid_token(std::string_view s) {
-  static constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || extra.find(c) != std::string_view::npos;
   });
 }
 
@@ -301,13 +295,7 @@ class Loader {
     ScenarioMock m;
     m.pos = p_.pos(r.where());
     read_ident(r, m.name, "mock", "a", mocks_);
-    static const std::vector<std::string_view> route_sets = {"demo"};
-    if (r.string("routes", m.routes, "demo") && m.routes != "demo") {
-      auto near = closest(m.routes, route_sets);
-      r.fail("routes", fmt::format("unknown route set \"{}\"", m.routes),
-             near ? fmt::format("did you mean \"{}\"?", *near)
-                  : std::string("use routes = \"demo\", the built-in demo routes"));
-    }
+    detail::read_mock_routes(r, base_dir_, m.routes);
     each(r, "faults", [&](const toml::table& ft, std::size_t k) {
       if (auto f = read_fault(ft, fmt::format("{}[{}]", r.path_of("faults"), k), {}))
         m.faults.push_back(std::move(*f));
@@ -466,11 +454,11 @@ class Loader {
   // ---- [[phases]]
 
   void read_phase(const toml::table& t, std::size_t i) {
-    TableReader r(
-        t, fmt::format("phases[{}]", i), "in [[phases]]",
-        {"name", "duration", "rate", "concurrency", "target", "requests", "faults", "toxics",
-         "clear_faults", "remove_toxics", "reload", "reload_at", "signal", "signal_at"},
-        p_);
+    TableReader r(t, fmt::format("phases[{}]", i), "in [[phases]]",
+                  {"name", "duration", "rate", "concurrency", "target", "requests", "faults",
+                   "toxics", "clear_faults", "remove_toxics", "reload", "reload_at", "signal",
+                   "signal_at", "slowloris"},
+                  p_);
     Phase ph;
     ph.pos = p_.pos(r.where());
     if (require(r, "name", "every phase needs a unique name, e.g. name = \"steady\"") &&
@@ -485,6 +473,7 @@ class Loader {
         !r.duration("duration", ph.duration))
       total_known_ = false;  // so the sum is not checked against the timeout
     read_traffic(r, ph);
+    detail::read_slowloris(r, ph.slowloris);
     read_target(r, ph);
     read_requests(r, ph);
     read_changes(r, ph);
@@ -538,7 +527,7 @@ class Loader {
       if (r.has("target")) return;
       if (has_gateway_) {
         ph.target.kind = PhaseTarget::Kind::gateway;
-      } else if (r.has("rate") || r.has("concurrency")) {
+      } else if (r.has("rate") || r.has("concurrency") || r.has("slowloris")) {
         r.missing("target",
                   "there is no [gateway], so say where the traffic goes: target = "
                   "\"mock.NAME\" or target = \"proxy.NAME\"");
@@ -578,22 +567,7 @@ class Loader {
           (!req.path.starts_with("/") || req.path.find_first_of(" \t\r\n") != std::string::npos))
         q.fail("path", fmt::format("\"{}\" is not a request path", req.path),
                "start it with '/' and leave out spaces, e.g. path = \"/echo?x=1\"");
-      if (const toml::table* h = q.table("headers")) {
-        for (auto&& [k, v] : *h) {
-          std::string path =
-              fmt::format("{}.{}", q.path_of("headers"), config::detail::key_segment(k.str()));
-          if (!valid_token(k.str())) {
-            p_.add(k.source().begin, path,
-                   fmt::format("\"{}\" is not a valid header name", k.str()),
-                   "use letters, digits and '-', e.g. headers = { \"x-test\" = \"1\" }");
-          } else if (auto s = v.as_string()) {
-            req.headers.emplace_back(std::string(k.str()), s->get());
-          } else {
-            p_.add(v.source().begin, path, fmt::format("expected a string, got {}", type_phrase(v)),
-                   fmt::format("write the value in quotes, e.g. \"{}\" = \"1\"", k.str()));
-          }
-        }
-      }
+      detail::read_headers(q, req.headers);
       q.string("body", req.body, "{}");
       ph.requests.push_back(std::move(req));
     });
@@ -722,11 +696,24 @@ class Loader {
 
   void read_assertion(const toml::table& t, std::size_t i) {
     TableReader r(t, fmt::format("assertions[{}]", i), "in [[assertions]]",
-                  {"expect", "name", "phase"}, p_);
+                  {"expect", "name", "phase", "after", "before"}, p_);
     std::string name, phase, source;
     r.string("name", name, "no client errors");
     if (r.string("phase", phase, "steady"))
       reference(RefKind::phase, phase, pos_of(r, "phase"), r.path_of("phase"));
+    std::optional<Duration> after, before;
+    for (auto [key, out] : {std::pair{"after", &after}, std::pair{"before", &before}}) {
+      Duration d{0};
+      if (!r.duration(key, d, /*allow_zero=*/true)) continue;
+      *out = d;
+      if (phase.empty())
+        r.fail(key, fmt::format("{} counts from the start of a phase, and there is none", key),
+               "add phase = \"NAME\", the phase whose start it counts from");
+    }
+    if (after && before && *before <= *after)
+      r.fail("before", "must be later than after",
+             "the window is [after, before) from the phase start, e.g. after = \"2s\", "
+             "before = \"5s\"");
     if (!require(r, "expect",
                  "add expect = \"client.errors == 0\", an expression that must hold") ||
         !r.string("expect", source, "client.errors == 0"))
@@ -738,8 +725,8 @@ class Loader {
       return;
     }
     check_expr_references(e->root(), n, r.path_of("expect"));
-    s_.assertions.push_back(
-        Assertion{name.empty() ? source : name, std::move(*e), phase, p_.pos(n.source().begin)});
+    s_.assertions.push_back(Assertion{name.empty() ? source : name, std::move(*e), phase, after,
+                                      before, p_.pos(n.source().begin)});
   }
 
   // expr errors are "the line\n   ^ message": the caret becomes a file position.

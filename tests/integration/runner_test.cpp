@@ -430,7 +430,8 @@ TEST_CASE("the runner's metrics parser and client figures", "[integration][runne
   facts.has_gateway = true;
   facts.metrics = std::move(*m);
   sluice::expr::MapScope scope;
-  sluice::chaos::detail::fill_run_scope(scope, c, 2.0, facts);
+  sluice::chaos::detail::ScopeWindow whole_run;
+  sluice::chaos::detail::fill_run_scope(scope, c, 2.0, nullptr, facts, whole_run);
   auto check = [&](std::string_view src) {
     auto e = sluice::expr::parse(src);
     REQUIRE(e);
@@ -481,4 +482,123 @@ expect = "client.transport_errors == 0"
   CHECK(c.by_status.at(200) + c.transport_errors == c.requests);
   REQUIRE(r.assertions.size() == 1);
   CHECK_FALSE(r.assertions[0].passed);
+}
+
+TEST_CASE("mocks answer their configured routes and assertions read what they received",
+          "[integration][runner]") {
+  auto s = load(R"(
+name = "routes and recording"
+[[mocks]]
+name = "a"
+[[mocks.routes]]
+method = "POST"
+path = "/v1/*"
+status = 201
+body = "made"
+[[mocks.routes]]
+path = "*"
+echo = true
+
+[[phases]]
+name = "create"
+duration = "600ms"
+rate = 20
+target = "mock.a"
+[[phases.requests]]
+method = "POST"
+path = "/v1/things?tag=x"
+body = "thing-1"
+headers = { "x-trace" = "t-1" }
+
+[[phases]]
+name = "read"
+duration = "600ms"
+rate = 20
+target = "mock.a"
+
+[[assertions]]
+expect = 'client.status(201) == client.requests and mock("a").received(method="POST", path="/v1/*", body_contains="thing-1", header="x-trace") == client.requests'
+phase = "create"
+
+[[assertions]]
+expect = 'mock("a").requests == client.requests and mock("a").first.path == "/" and mock("a").last.phase == "read"'
+phase = "read"
+
+[[assertions]]
+expect = 'mock("a").request(0).query == "tag=x" and mock("a").request(0).header("x-trace") == "t-1" and mock("a").request(0).status == 201'
+
+[[assertions]]
+expect = 'mock("a").received(status=201) == 0'
+)");
+  auto r = run_scenario(s, {});
+  INFO(describe(r));
+  CHECK(r.setup_error.empty());
+  REQUIRE(r.assertions.size() == 4);
+  CHECK(r.assertions[0].passed);
+  CHECK(r.assertions[1].passed);
+  CHECK(r.assertions[2].passed);
+  // The harness can fail: 201s were recorded.
+  CHECK_FALSE(r.assertions[3].passed);
+  CHECK(r.assertions[3].message.find("mock(\"a\").received(status=201) (") != std::string::npos);
+}
+
+TEST_CASE("slow clients against a bare mock stay open; timing names see the fault start",
+          "[integration][runner]") {
+  auto s = load(R"(
+name = "slowloris and timing"
+[[mocks]]
+name = "a"
+
+[[phases]]
+name = "calm"
+duration = "500ms"
+rate = 20
+target = "mock.a"
+
+[[phases]]
+name = "broken"
+duration = "1500ms"
+rate = 20
+target = "mock.a"
+slowloris = { connections = 5, interval = "100ms" }
+[[phases.faults]]
+mock = "a"
+type = "status"
+status = 503
+match = { path = "/" }
+
+[[assertions]]
+expect = "slowloris.connections == 5 and slowloris.open == 5 and slowloris.closed == 0 and slowloris.held_max > 1s"
+phase = "broken"
+
+[[assertions]]
+expect = "client.first(503) < 500ms and client.first(\"ok\") == null"
+phase = "broken"
+
+[[assertions]]
+expect = "client.status(503) == client.requests and client.requests > 0"
+phase = "broken"
+after = "1s"
+
+[[assertions]]
+expect = "client.first(503) > 400ms and client.first(200) < 200ms"
+
+[[assertions]]
+expect = "client.errors == 0"
+phase = "broken"
+after = "500ms"
+before = "1s"
+)");
+  auto r = run_scenario(s, {});
+  INFO(describe(r));
+  CHECK(r.setup_error.empty());
+  REQUIRE(r.assertions.size() == 5);
+  CHECK(r.assertions[0].passed);
+  CHECK(r.assertions[1].passed);
+  CHECK(r.assertions[2].passed);
+  CHECK(r.assertions[3].passed);
+  CHECK_FALSE(r.assertions[4].passed);  // the window holds only 503s
+  REQUIRE(r.phases.size() == 2);
+  REQUIRE(r.phases[1].slowloris);
+  CHECK(r.phases[1].client.samples.size() == r.phases[1].client.requests);
 }

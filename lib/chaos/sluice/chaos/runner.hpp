@@ -16,6 +16,13 @@
 
 namespace sluice::chaos {
 
+// One request as the client saw it.
+struct ClientSample {
+  double sent_ms = 0;     // when it was sent (or due, when it could not be), since the phase start
+  double latency_ms = 0;  // until the response, or the transport error
+  int status = 0;         // 0: no response at all
+};
+
 // What the clients saw in one phase.
 struct ClientStats {
   std::uint64_t requests = 0;          // requests sent (completed or failed)
@@ -25,17 +32,34 @@ struct ClientStats {
   // transport_errors by cause: "connect: connection refused", "read: timeout", "overload" (not
   // sent: every client of an open-model phase was busy), ...
   std::map<std::string, std::uint64_t> transport_error_causes;
+  std::vector<ClientSample> samples;  // every request, in completion order
 
   // Requests that got no response or a 5xx.
   std::uint64_t errors() const;
   // Percentile over latencies_ms (p in 0..100); 0 when there are none.
   double percentile_ms(double p) const;
-  void merge(const ClientStats& o);
+  // Adds o's figures; its samples' times shift by offset_ms (o's phase start in this timeline).
+  void merge(const ClientStats& o, double offset_ms = 0);
+  // The figures of the requests sent in [from_ms, to_ms) (transport error causes are left out).
+  ClientStats window(double from_ms, double to_ms) const;
+};
+
+// What the slow clients (phases.slowloris) of one phase saw.
+struct SlowlorisStats {
+  std::uint64_t connections = 0;           // opened
+  std::uint64_t connect_errors = 0;        // could not connect
+  std::uint64_t closed = 0;                // closed by the server during the phase
+  std::uint64_t open = 0;                  // still open when the phase ended
+  std::map<int, std::uint64_t> by_status;  // responses the server sent before closing
+  std::vector<double>
+      held_ms;  // per connection: how long it stayed open (to the phase end if open)
 };
 
 struct PhaseResult {
   std::string name;
   ClientStats client;
+  std::optional<SlowlorisStats> slowloris;
+  Duration started{0};  // since the first phase started
   Duration elapsed{0};
 };
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sluice/chaos/fault_plan.hpp"
+#include "sluice/chaos/mock_routes.hpp"
 #include "sluice/chaos/toxics.hpp"
 #include "sluice/core/config/schema.hpp"
 #include "sluice/core/error.hpp"
@@ -26,9 +27,9 @@ using config::SourcePos;
 // An HTTP mock upstream, bound on 127.0.0.1:0. Its address is ${mock.NAME}.
 struct ScenarioMock {
   std::string name;
-  std::string routes = "demo";  // the route set; "demo" (demo_routes) is the only one so far
-  std::vector<Fault> faults;    // the initial fault plan
-  SourcePos pos;                // the [[mocks]] header
+  std::vector<MockRouteSpec> routes;  // [[mocks.routes]]; empty: the demo routes
+  std::vector<Fault> faults;          // the initial fault plan
+  SourcePos pos;                      // the [[mocks]] header
 };
 
 // A TCP proxy with toxics, bound on 127.0.0.1:0. Its address is ${proxy.NAME}.
@@ -84,6 +85,14 @@ struct ToxicRemoval {
   std::string name;
 };
 
+// Slow clients (slowloris): connections that send a request head `bytes` at a time, one write
+// every `interval`, and never finish it. They run beside the phase's other traffic, if any.
+struct Slowloris {
+  std::uint32_t connections = 10;
+  Duration interval = std::chrono::seconds(1);
+  std::uint32_t bytes = 1;
+};
+
 struct Phase {
   std::string name;
   Duration duration{0};
@@ -93,6 +102,7 @@ struct Phase {
   std::optional<std::uint32_t> concurrency;
   PhaseTarget target;
   std::vector<RequestTemplate> requests;  // never empty: one GET / by default
+  std::optional<Slowloris> slowloris;
 
   // Changes made at the phase start, in this order: clear_faults, remove_toxics, faults, toxics.
   std::vector<std::string> clear_faults;  // mock names
@@ -111,13 +121,17 @@ struct Phase {
   SourcePos pos;
 
   bool sends_traffic() const { return rate || concurrency; }
+  bool has_clients() const { return sends_traffic() || slowloris; }
 };
 
 struct Assertion {
   std::string name;  // default: the expression's source
   expr::Expr expect;
   std::string phase;  // empty: the whole run; otherwise only that phase's client stats
-  SourcePos pos;      // the expect value, so a failure can cite the line
+  // With a phase: only the requests sent from `after` into the phase and before `before`.
+  std::optional<Duration> after;
+  std::optional<Duration> before;
+  SourcePos pos;  // the expect value, so a failure can cite the line
 };
 
 struct Scenario {
