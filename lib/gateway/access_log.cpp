@@ -81,6 +81,7 @@ void AccessLog::write(const AccessRecord& r) {
   else
     buf_ += ",\"upstream_ttfb_ms\":null";
   fmt::format_to(out, ",\"attempts\":{}", r.attempts);
+  if (!r.detail.empty()) str("detail", r.detail);
   if (r.error.empty())
     buf_ += ",\"error\":null}\n";
   else {

@@ -38,7 +38,7 @@ std::string_view reason_phrase(int status) {
 }
 
 void write_error_response(std::string& out, const GatewayError& e, std::string_view request_id,
-                          bool close) {
+                          bool close, std::size_t attempts) {
   nlohmann::json body = {{"error",
                           {{"message", e.message},
                            {"type", e.type},
@@ -50,8 +50,9 @@ void write_error_response(std::string& out, const GatewayError& e, std::string_v
   out.clear();
   fmt::format_to(std::back_inserter(out),
                  "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n"
-                 "x-request-id: {}\r\n{}\r\n",
+                 "x-request-id: {}\r\n{}{}\r\n",
                  e.status, reason_phrase(e.status), text.size(), request_id,
+                 attempts ? fmt::format("x-sluice-attempts: {}\r\n", attempts) : std::string(),
                  close ? "connection: close\r\n" : "");
   out += text;
 }

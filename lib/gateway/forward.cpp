@@ -124,6 +124,8 @@ void write_client_response_head(std::string& out, const net::MessageHead& res,
     field(out, f.name, f.value);
   }
   if (!has_request_id && !ctx.request_id.empty()) field(out, "x-request-id", ctx.request_id);
+  if (ctx.attempts > 0)
+    fmt::format_to(std::back_inserter(out), "x-sluice-attempts: {}\r\n", ctx.attempts);
   if (res.chunked && ctx.framing == ClientFraming::passthrough)
     out += "Transfer-Encoding: chunked\r\n";
   if (ctx.close || ctx.framing == ClientFraming::until_close)

@@ -9,6 +9,7 @@
 #include "sluice/core/config/load.hpp"
 #include "sluice/core/log.hpp"
 #include "sluice/gateway/admin.hpp"
+#include "sluice/gateway/health_service.hpp"
 #include "sluice/gateway/runtime.hpp"
 #include "sluice/gateway/worker.hpp"
 #include "sluice/net/listen.hpp"
@@ -75,6 +76,7 @@ struct Gateway::Impl {
   asio::signal_set signals{control, SIGTERM, SIGINT, SIGHUP};
   std::unique_ptr<AdminServer> admin;
   asio::steady_timer watch_timer{control};
+  HealthService health{control};
   FileStamp watched;
   std::uint64_t generation = 1, reloads_ok = 0, reloads_failed = 0;
   bool draining = false;
@@ -106,7 +108,8 @@ struct Gateway::Impl {
     if (!rt) return fail(rt.error().message);
     log::Level lvl;
     if (log::parse_level((*cfg)->log.level, lvl)) log::set_level(lvl);
-    shared.publish(std::move(*rt));
+    shared.publish(*rt);
+    health.bind(std::move(*rt));
     ++generation;
     ++reloads_ok;
     log::info("reload", {{"status", "ok"}, {"trigger", trigger}, {"generation", generation}});
@@ -114,6 +117,7 @@ struct Gateway::Impl {
 
   AdminResponse handle_admin(const std::string& method, const std::string& target) {
     std::string_view path = target_path(target);
+    if (path.starts_with("/admin/upstreams")) return upstreams_admin(method, path);
     if (method != "GET" && method != "HEAD")
       return {405, "text/plain; charset=utf-8", "method not allowed\n"};
     if (path == "/live") return {200, "text/plain; charset=utf-8", "live\n"};
@@ -125,14 +129,61 @@ struct Gateway::Impl {
       StatsSnapshot snap;
       for (auto& w : workers) w->snapshot_into(snap);
       ProcessInfo info{generation, reloads_ok, reloads_failed, draining};
-      return {200, "text/plain; version=0.0.4; charset=utf-8", render_prometheus(snap, info)};
+      std::string text = render_prometheus(snap, info);
+      render_upstream_metrics(*shared.load(), text);
+      return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)};
     }
     if (path == "/admin/config") {
       auto j = config::to_json(*config());
       return {200, "application/json", j.dump(2) + "\n"};
     }
     return {404, "text/plain; charset=utf-8",
-            "not found; try /metrics, /ready, /live or /admin/config\n"};
+            "not found; try /metrics, /ready, /live, /admin/config or /admin/upstreams\n"};
+  }
+
+  // GET /admin/upstreams[/CLUSTER]; POST /admin/upstreams/CLUSTER/ENDPOINT/drain|undrain.
+  AdminResponse upstreams_admin(const std::string& method, std::string_view path) {
+    auto rt = shared.load();
+    auto json_reply = [](int status, const nlohmann::json& j) {
+      return AdminResponse{status, "application/json", j.dump(2) + "\n"};
+    };
+    std::vector<std::string> segs;
+    for (std::string_view rest = path.substr(std::string_view("/admin/upstreams").size());
+         !rest.empty();) {
+      if (rest.front() == '/') rest.remove_prefix(1);
+      auto slash = rest.find('/');
+      if (!rest.empty()) segs.emplace_back(rest.substr(0, slash));
+      rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+    }
+    auto error = [&](int status, std::string_view type, std::string message) {
+      return json_reply(status, {{"error", {{"type", type}, {"message", std::move(message)}}}});
+    };
+    if (segs.size() <= 1) {
+      if (method != "GET" && method != "HEAD") return error(405, "method_not_allowed", "use GET");
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& c : rt->clusters())
+        if (segs.empty() || c->name() == segs[0]) list.push_back(c->state().to_json());
+      if (!segs.empty() && list.empty())
+        return error(404, "unknown_cluster", fmt::format("no cluster named \"{}\"", segs[0]));
+      return json_reply(
+          200, segs.empty() ? nlohmann::json{{"clusters", std::move(list)}} : list.front());
+    }
+    if (segs.size() == 3 && (segs[2] == "drain" || segs[2] == "undrain")) {
+      if (method != "POST") return error(405, "method_not_allowed", "use POST");
+      const upstream::Cluster* c = rt->cluster(segs[0]);
+      if (!c) return error(404, "unknown_cluster", fmt::format("no cluster named \"{}\"", segs[0]));
+      if (!c->state().set_draining(segs[1], segs[2] == "drain"))
+        return error(404, "unknown_endpoint",
+                     fmt::format("cluster {} has no endpoint \"{}\" (hint: GET "
+                                 "/admin/upstreams/{} lists them)",
+                                 segs[0], segs[1], segs[0]));
+      log::info(segs[2] == "drain" ? "endpoint_drained" : "endpoint_undrained",
+                {{"cluster", segs[0]}, {"endpoint", segs[1]}});
+      return json_reply(200, c->state().to_json());
+    }
+    return error(404, "unknown_endpoint",
+                 "try GET /admin/upstreams, or POST "
+                 "/admin/upstreams/CLUSTER/ENDPOINT/drain (or undrain)");
   }
 
   void on_signal() {
@@ -192,6 +243,7 @@ struct Gateway::Impl {
   }
 
   void force_stop() {
+    health.stop();
     for (auto& w : workers) w->force_close();
     if (admin) admin->stop();
     signals.cancel();
@@ -280,6 +332,7 @@ Result<std::unique_ptr<Gateway>> Gateway::start(std::shared_ptr<const config::Co
                   {{"name", "admin"}, {"address", net::to_string(impl->admin->bound())}});
   }
   for (auto& w : impl->workers) w->start();
+  impl->health.bind(*rt);
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
 }
 

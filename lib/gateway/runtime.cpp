@@ -38,14 +38,21 @@ Result<std::shared_ptr<const Runtime>> Runtime::build(std::shared_ptr<const conf
     rr.cfg = &r;
     for (const auto& c : clusters)
       if (c->name() == r.cluster) rr.cluster = c;
+    if (r.fallback && !r.fallback->cluster.empty())
+      for (const auto& c : clusters)
+        if (c->name() == r.fallback->cluster) rr.fallback_cluster = c;
     if (!rr.cluster)
       return config::config_error(r.pos, fmt::format("routes[{}].cluster", i),
                                   fmt::format("no cluster named \"{}\"", r.cluster),
                                   "name one of the [[clusters]]");
     for (const auto& ep : rr.cluster->endpoints())
       rr.stat_keys.push_back(stat_key(r.name, rr.cluster->name(), ep.name));
+    rr.retry = std::make_shared<upstream::RetryPolicy>(r.retry);
+    rr.retry_budget = std::make_shared<upstream::RetryBudget>(r.retry);
+    rr.retry_counters = std::make_shared<RetryCounters>();
     rt->routes_.push_back(std::move(rr));
   }
+  rt->clusters_ = std::move(clusters);
   for (std::size_t i = 0; i < cfg->listeners.size(); ++i) {
     const auto& l = cfg->listeners[i];
     ListenerRuntime lr;
@@ -65,6 +72,29 @@ Result<std::shared_ptr<const Runtime>> Runtime::build(std::shared_ptr<const conf
     rt->listeners_.push_back(std::move(lr));
   }
   return std::shared_ptr<const Runtime>(std::move(rt));
+}
+
+void RetryCounters::count(std::string_view reason) {
+  if (reason == "connect_failure")
+    ++connect_failure;
+  else if (reason == "reset")
+    ++reset;
+  else if (reason == "timeout")
+    ++timeout;
+  else if (reason == "5xx")
+    ++status_5xx;
+  else if (reason == "gateway_error")
+    ++gateway_error;
+  else if (reason == "status_429")
+    ++status_429;
+  else if (reason == "retriable_status")
+    ++retriable_status;
+}
+
+const upstream::Cluster* Runtime::cluster(std::string_view name) const {
+  for (const auto& c : clusters_)
+    if (c->name() == name) return c.get();
+  return nullptr;
 }
 
 const ListenerRuntime* Runtime::listener(std::string_view name) const {

@@ -3,6 +3,8 @@
 #include <array>
 #include <cstring>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <fmt/format.h>
 
 #include "sluice/gateway/forward.hpp"
@@ -66,6 +68,16 @@ struct Session::Exchange {
   Clock::time_point start;
   double connect_ms = -1, ttfb_ms = -1;
   std::string_view error;
+  const upstream::Cluster* cluster = nullptr;  // the route's, or its fallback cluster
+  bool fallback = false;
+  std::shared_ptr<const upstream::ClusterSnapshot> snap;
+  upstream::BreakerAdmission admission;
+  bool reported = false;  // the current attempt's outcome went to the cluster state
+  TimePoint deadline{};   // over all tries ([routes.retry] deadline, else the route timeout)
+  // A retry decided in relay_response on the answer's status (the answer was discarded).
+  std::optional<upstream::RetryDecision> status_retry;
+  std::optional<upstream::RetryBudget::RetryGuard> retry_guard;
+  std::string explanation;  // why no endpoint could be used, for the access log
 
   void reset() {
     rt.reset();
@@ -80,6 +92,14 @@ struct Session::Exchange {
     bytes_in = bytes_out = 0;
     connect_ms = ttfb_ms = -1;
     error = {};
+    cluster = nullptr;
+    fallback = false;
+    snap.reset();
+    admission = {};
+    reported = false;
+    status_retry.reset();
+    retry_guard.reset();
+    explanation.clear();
   }
 };
 
@@ -255,7 +275,7 @@ net::awaitable<void> Session::send_error(const GatewayError& e, Duration write_t
   if (x_->request_id.empty()) w_.new_request_id(x_->request_id);
   bool close = !x_->keep_alive || !x_->request_done || closing_;
   if (close) x_->keep_alive = false;
-  write_error_response(head_out_, e, x_->request_id, close);
+  write_error_response(head_out_, e, x_->request_id, close, x_->attempts);
   x_->status = e.status;
   if (x_->error.empty()) x_->error = e.type;
   x_->response_started = true;
@@ -338,39 +358,141 @@ net::awaitable<void> Session::handle_request() {
     co_return;
   }
   x.route = &x.rt->route(*idx);
-  const auto& cluster = *x.route->cluster;
+  x.cluster = x.route->cluster.get();
   x.rt->router().rewrite_target(*idx, head.target, x.target);
+
+  // The route's cluster, or its fallback when that has no usable endpoint or an open breaker.
+  std::optional<upstream::ResourceLimits::Guard> request_slot;
+  for (;;) {
+    auto& st = x.cluster->state();
+    x.snap = st.snapshot();
+    const auto& fb = x.route->cfg->fallback;
+    // With no healthy endpoint at all, a configured fallback wins over panic routing.
+    bool usable = !x.snap->routable.empty() && (x.snap->usable > 0 || !fb);
+    if (usable && st.breaker_enabled()) {
+      x.admission = st.breaker_gate().admit();
+      usable = static_cast<bool>(x.admission);
+    } else {
+      x.admission.kind = upstream::BreakerAdmission::Kind::normal;
+    }
+    if (usable) {
+      request_slot = st.limits().try_acquire(upstream::Resource::requests);
+      if (!request_slot) {
+        if (x.admission.is_probe()) st.breaker_gate().return_probe(x.admission);
+        GatewayError e{503,
+                       "upstream_overflow",
+                       fmt::format("cluster {} has {} requests in flight (breaker.max_requests)",
+                                   x.cluster->name(), x.cluster->config().breaker.max_requests),
+                       {{"cluster", x.cluster->name()}}};
+        co_await send_error(e);
+        co_return;
+      }
+      break;
+    }
+    if (fb && x.route->fallback_cluster && x.cluster != x.route->fallback_cluster.get()) {
+      ++x.route->retry_counters->fallback_cluster;
+      x.fallback = true;
+      x.cluster = x.route->fallback_cluster.get();
+      continue;
+    }
+    GatewayError e =
+        x.snap->usable == 0 || x.snap->routable.empty() ? no_healthy_upstream() : breaker_open();
+    if (fb && fb->status != 0) {
+      ++x.route->retry_counters->fallback_static;
+      x.explanation = e.message;
+      co_await send_static_fallback(*fb);
+      co_return;
+    }
+    co_await send_error(e);
+    co_return;
+  }
+  const auto& cluster = *x.cluster;
+  auto& state = cluster.state();
+
+  const auto& retry_cfg = x.route->cfg->retry;
+  const bool retries = retry_cfg.attempts > 1;
+  std::optional<upstream::RetryBudget::RequestGuard> in_flight;
+  if (retries) in_flight.emplace(x.route->retry_budget->track_request());
+  x.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                  retry_cfg.deadline ? *retry_cfg.deadline : x.route->cfg->timeout);
 
   bool allow_pooled = true;
   std::size_t connect_failures = 0;
+  const upstream::Endpoint* failed = nullptr;
   for (;;) {
     ++x.attempts;
-    if (!x.ep) x.ep = &cluster.pick();
+    x.reported = false;
+    if (!x.ep) x.ep = cluster.choose(*x.snap, failed);
+    if (!x.ep) {
+      if (x.admission.is_probe()) state.breaker_gate().return_probe(x.admission);
+      GatewayError e = no_healthy_upstream();
+      co_await send_error(e);
+      co_return;
+    }
     auto outcome = co_await connect_upstream(allow_pooled);
     if (outcome == Outcome::ok) outcome = co_await send_request();
     if (outcome == Outcome::ok) outcome = co_await relay_response();
-    if (outcome == Outcome::ok) co_return;
+    if (outcome == Outcome::ok) {
+      report_attempt();
+      co_return;
+    }
     bool connect_failed =
         x.error == "upstream_connect_error" || x.error == "upstream_connect_timeout";
-    if (outcome == Outcome::retry && x.attempts < kMaxAttempts) {
+    if (outcome == Outcome::retry && !x.status_retry && x.attempts < kMaxAttempts) {
       // A pooled connection the upstream had closed: send again on a fresh one.
       allow_pooled = false;
       x.error = {};
       continue;
     }
-    // Nothing was sent yet, so another endpoint can take the request.
-    ++w_.stats()
-          .series(x.route->stat_keys[x.ep->index], x.route->cfg->name, cluster.name(), x.ep->name)
-          .upstream_errors;
-    if (connect_failed && !x.response_started &&
-        ++connect_failures < std::min(cluster.endpoints().size(), kMaxAttempts)) {
-      x.ep = &cluster.next_after(*x.ep);
+    report_attempt();
+    if (x.error.starts_with("upstream_") && x.status == 0) {
+      std::string adhoc;
+      const std::string& key =
+          x.fallback ? (adhoc = stat_key(x.route->cfg->name, cluster.name(), x.ep->name))
+                     : x.route->stat_keys[x.ep->index];
+      ++w_.stats().series(key, x.route->cfg->name, cluster.name(), x.ep->name).upstream_errors;
+    }
+    // [routes.retry]: decided here for transport failures, in relay_response for statuses.
+    std::optional<upstream::RetryDecision> decision = std::move(x.status_retry);
+    x.status_retry.reset();
+    if (!decision && retries && !x.response_started && x.replayable) decision = decide_retry();
+    std::optional<upstream::ResourceLimits::Guard> retry_slot;
+    if (decision && decision->retry) {
+      retry_slot = state.limits().try_acquire(upstream::Resource::retries);
+      if (!retry_slot) decision->retry = false;  // breaker.max_retries in flight already
+    }
+    if (decision && decision->retry) {
+      x.route->retry_counters->count(decision->reason);
+      if (decision->delay > Duration{0}) {
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        t.expires_after(decision->delay);
+        error_code ec;
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (!client_.is_open()) co_return;
+      }
+      failed = x.ep;
+      x.ep = nullptr;
+      x.error = {};
+      x.status = 0;
+      x.ttfb_ms = -1;
+      allow_pooled = true;
+      continue;
+    }
+    x.retry_guard.reset();
+    // Without a retry policy a connect failure still moves on: nothing was sent.
+    if (!retries && connect_failed && !x.response_started &&
+        ++connect_failures < std::min(x.snap->routable.size(), kMaxAttempts)) {
+      failed = x.ep;
+      x.ep = nullptr;
       x.error = {};
       continue;
     }
     if (!x.response_started && client_.is_open()) {
       x.keep_alive = x.keep_alive && x.request_done;
-      co_await send_error(upstream_failure());
+      // Every endpoint was unusable and the try on one of them failed too: explain why.
+      // (A named local: GCC 12 mishandles a conditional temporary across co_await.)
+      GatewayError e = x.snap->usable == 0 ? no_healthy_upstream() : upstream_failure();
+      co_await send_error(e);
     } else {
       x.keep_alive = false;
     }
@@ -378,9 +500,136 @@ net::awaitable<void> Session::handle_request() {
   }
 }
 
+std::optional<upstream::RetryDecision> Session::decide_retry(int status,
+                                                             std::string_view retry_after) {
+  auto& x = *x_;
+  const auto& cfg = x.route->cfg->retry;
+  if (cfg.attempts <= 1 || !x.replayable) return std::nullopt;
+  upstream::AttemptResult r;
+  std::string_view err = x.error;
+  if (status != 0)
+    r = upstream::AttemptResult::http(status, retry_after);
+  else if (err == "upstream_connect_error" || err == "upstream_connect_timeout" ||
+           err == "upstream_tls_error")
+    r = upstream::AttemptResult::connect_failure();
+  else if (err == "upstream_timeout")
+    r = upstream::AttemptResult::timeout();
+  else if (err == "upstream_reset")
+    r = upstream::AttemptResult::reset();
+  else
+    return std::nullopt;
+  upstream::RetryContext ctx;
+  ctx.attempt = static_cast<std::uint32_t>(x.attempts);
+  ctx.now = Clock::now();
+  ctx.deadline = x.deadline;
+  ctx.idempotent = upstream::idempotency_of(x.method);
+  ctx.wall_now = std::chrono::system_clock::now();
+  thread_local SeededRng rng = SeededRng::from_entropy();
+  auto d = x.route->retry->decide(r, ctx, rng);
+  if (!d.retry) return d;
+  x.retry_guard.reset();  // the previous retry's slot
+  auto guard = x.route->retry_budget->try_acquire_retry();
+  if (!guard) {
+    ++x.route->retry_counters->budget_exhausted;
+    d.retry = false;
+    return d;
+  }
+  x.retry_guard = std::move(*guard);
+  return d;
+}
+
+void Session::report_attempt() {
+  auto& x = *x_;
+  if (x.reported || !x.ep || !x.route) return;
+  x.reported = true;
+  auto& state = x.cluster->state();
+  std::string_view err = x.error;
+  auto ttfb = std::chrono::duration_cast<Duration>(
+      std::chrono::duration<double, std::milli>(std::max(0.0, x.ttfb_ms)));
+  if (err.starts_with("downstream_")) {
+    // The client went away: says nothing about the endpoint.
+    if (x.admission.is_probe()) state.breaker_gate().return_probe(x.admission);
+    return;
+  }
+  upstream::Outcome o = err.starts_with("upstream_") && x.status == 0
+                            ? upstream::Outcome::gateway(ttfb)
+                            : upstream::Outcome::from_status(x.status, ttfb);
+  if (err.starts_with("upstream_") && x.status != 0)
+    o.kind = upstream::OutcomeKind::gateway_failure;
+  state.report(x.ep->index, o, x.admission);
+}
+
+GatewayError Session::no_healthy_upstream() {
+  auto& x = *x_;
+  const auto& cluster = *x.cluster;
+  auto explained = cluster.state().explain();
+  nlohmann::json eps = nlohmann::json::array();
+  std::string summary;
+  for (const auto& e : explained) {
+    eps.push_back(e.to_json());
+    if (!summary.empty()) summary += "; ";
+    summary += e.reason.empty() ? fmt::format("{}: {}", e.name, e.state)
+                                : fmt::format("{}: {}", e.name, e.reason);
+  }
+  x.explanation = summary;
+  std::string_view mode = upstream::to_string(x.snap->mode);
+  nlohmann::json details = {{"cluster", cluster.name()},
+                            {"mode", mode},
+                            {"usable", x.snap->usable},
+                            {"total", explained.size()},
+                            {"endpoints", std::move(eps)}};
+  std::string why = x.snap->mode == upstream::RouteMode::panic_fail_fast
+                        ? fmt::format(
+                              "{} of {} endpoints usable, below panic_threshold {}% "
+                              "(panic_mode fail_fast)",
+                              x.snap->usable, explained.size(), cluster.config().panic_threshold)
+                        : fmt::format("none of its {} endpoints is usable", explained.size());
+  return {503, "no_healthy_upstream",
+          fmt::format("no healthy upstream in cluster {}: {}", cluster.name(), why),
+          std::move(details)};
+}
+
+net::awaitable<void> Session::send_static_fallback(const config::Fallback& fb) {
+  auto& x = *x_;
+  if (x.request_id.empty()) w_.new_request_id(x.request_id);
+  bool close = !x.keep_alive || !x.request_done || closing_;
+  if (close) x.keep_alive = false;
+  head_out_.clear();
+  auto out = std::back_inserter(head_out_);
+  fmt::format_to(out, "HTTP/1.1 {} {}\r\n", fb.status, reason_phrase(fb.status));
+  for (const auto& [k, v] : fb.headers) fmt::format_to(out, "{}: {}\r\n", k, v);
+  fmt::format_to(out,
+                 "content-length: {}\r\nx-request-id: {}\r\nx-sluice-fallback: static\r\n{}\r\n",
+                 fb.body.size(), x.request_id, close ? "connection: close\r\n" : "");
+  if (!x.head_request) head_out_ += fb.body;
+  x.status = fb.status;
+  x.error = "fallback_static";
+  x.response_started = true;
+  set_deadline(w_.runtime()->config().server.idle_timeout);
+  error_code ec;
+  co_await client_.write(asio::buffer(head_out_), ec);
+  if (!ec) x.bytes_out += head_out_.size();
+}
+
+GatewayError Session::breaker_open() {
+  auto& x = *x_;
+  const auto& cluster = *x.cluster;
+  auto st = cluster.state().breaker_gate().snapshot();
+  std::string reason = st ? st->reason : std::string();
+  x.explanation = fmt::format("circuit breaker {}: {}",
+                              upstream::to_string(cluster.state().breaker_gate().state()), reason);
+  nlohmann::json details = {
+      {"cluster", cluster.name()},
+      {"breaker", std::string(upstream::to_string(cluster.state().breaker_gate().state()))},
+      {"reason", reason}};
+  return {503, "breaker_open",
+          fmt::format("the circuit breaker of cluster {} is open: {}", cluster.name(), reason),
+          std::move(details)};
+}
+
 net::awaitable<Session::Outcome> Session::connect_upstream(bool allow_pooled) {
   auto& x = *x_;
-  const auto& cluster = *x.route->cluster;
+  const auto& cluster = *x.cluster;
   if (allow_pooled) {
     // A replayable request survives a stale connection (it is sent again), so recently used
     // connections skip the liveness probe.
@@ -526,7 +775,16 @@ net::awaitable<Session::Outcome> Session::relay_response() {
   std::size_t ub = 0, ue = 0;
   phase_ = Phase::upstream;
   timed_out_ = false;
-  set_deadline(route.timeout);
+  {
+    // Each try waits at most per_try_timeout (default: the route timeout), and never past the
+    // deadline of all tries.
+    Duration wait = route.retry.per_try_timeout ? *route.retry.per_try_timeout : route.timeout;
+    if (route.retry.attempts > 1) {
+      auto left = std::chrono::duration_cast<Duration>(x.deadline - Clock::now());
+      wait = std::max(Duration{0}, std::min(wait, left));
+    }
+    set_deadline(wait);
+  }
   auto sent_at = Clock::now();
   error_code ec;
   ParseError perr = ParseError::none;
@@ -583,6 +841,23 @@ net::awaitable<Session::Outcome> Session::relay_response() {
     ue += n;
   }
 
+  // A status the route retries on: try again instead of answering, when the policy, the
+  // attempts, the deadline and the budget allow it.
+  if (x.route->cfg->retry.attempts > 1 && !x.head_request) {
+    const auto& h = res_.head();
+    if (!x.route->retry->matched_condition(upstream::AttemptResult::http(h.status)).empty()) {
+      std::string retry_after(h.get("retry-after"));
+      auto d = decide_retry(h.status, retry_after);
+      if (d && d->retry) {
+        x.status = h.status;
+        x.error = "upstream_retriable_status";
+        x.status_retry = std::move(d);
+        release_upstream(false);
+        co_return Outcome::retry;
+      }
+    }
+  }
+
   // The head is in; answer the client.
   const auto& head = res_.head();
   phase_ = Phase::response;
@@ -595,6 +870,7 @@ net::awaitable<Session::Outcome> Session::relay_response() {
   ctx.close = !x.keep_alive;
   ctx.keep_alive_10 = x.http10 && x.keep_alive;
   ctx.framing = until_close ? ClientFraming::until_close : ClientFraming::passthrough;
+  ctx.attempts = x.attempts;
   write_client_response_head(head_out_, head, ctx);
   x.status = head.status;
   bool upstream_keep_alive = head.keep_alive;
@@ -687,12 +963,13 @@ void Session::finish() {
   std::string adhoc;
   if (x.route) {
     route = x.route->cfg->name;
-    cluster = x.route->cluster->name();
+    cluster = x.cluster ? x.cluster->name() : x.route->cluster->name();
   }
-  if (x.route && x.ep) {
+  if (x.route && x.ep && !x.fallback) {
     endpoint = x.ep->name;
     key = &x.route->stat_keys[x.ep->index];
   } else {
+    if (x.ep) endpoint = x.ep->name;
     adhoc = stat_key(route, cluster, endpoint);
     key = &adhoc;
   }
@@ -721,6 +998,7 @@ void Session::finish() {
     r.ttfb_ms = x.ttfb_ms;
     r.attempts = static_cast<int>(x.attempts);
     r.error = x.error;
+    r.detail = x.explanation;
     log.write(r);
   }
   x.start = {};

@@ -51,6 +51,10 @@ Result<std::shared_ptr<const Cluster>> Cluster::build(const config::Cluster& cfg
     ep.index = i;
     c->endpoints_.push_back(std::move(ep));
   }
+  std::vector<std::string> names;
+  for (const auto& ep : c->endpoints_) names.push_back(ep.name);
+  c->state_ = std::make_shared<ClusterState>(cfg, std::move(names), SystemClock::instance(),
+                                             SeededRng::from_entropy().next());
   return std::shared_ptr<const Cluster>(std::move(c));
 }
 
@@ -61,6 +65,15 @@ const Endpoint& Cluster::pick() const {
 
 const Endpoint& Cluster::next_after(const Endpoint& prev) const {
   return endpoints_[(prev.index + 1) % endpoints_.size()];
+}
+
+const Endpoint* Cluster::choose(const ClusterSnapshot& snap, const Endpoint* exclude) const {
+  const auto& set = snap.routable;
+  if (set.empty()) return nullptr;
+  auto n = cursor_.fetch_add(1, std::memory_order_relaxed);
+  std::size_t pick = set[n % set.size()];
+  if (exclude && pick == exclude->index && set.size() > 1) pick = set[(n + 1) % set.size()];
+  return &endpoints_[pick];
 }
 
 }  // namespace sluice::upstream

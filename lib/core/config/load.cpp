@@ -14,6 +14,7 @@
 #include <toml++/toml.h>
 
 #include "reader.hpp"
+#include "resilience_reader.hpp"
 
 namespace sluice::config {
 namespace {
@@ -368,11 +369,23 @@ void read_rewrites(const TableReader& r, Route& route) {
 }
 
 void read_route(const toml::table& t, std::size_t i, Problems& p, Config& c, Refs& refs) {
-  TableReader r(t, fmt::format("routes[{}]", i), "in [[routes]]",
-                {"name", "listeners", "host", "hosts", "path", "path_prefix", "path_regex",
-                 "methods", "headers", "cluster", "rewrite_prefix", "host_rewrite",
-                 "auto_host_rewrite", "timeout", "stream_idle_timeout"},
-                p);
+  std::vector<std::string_view> keys = {"name",
+                                        "listeners",
+                                        "host",
+                                        "hosts",
+                                        "path",
+                                        "path_prefix",
+                                        "path_regex",
+                                        "methods",
+                                        "headers",
+                                        "cluster",
+                                        "rewrite_prefix",
+                                        "host_rewrite",
+                                        "auto_host_rewrite",
+                                        "timeout",
+                                        "stream_idle_timeout"};
+  keys.insert(keys.end(), detail::kRouteResilienceKeys.begin(), detail::kRouteResilienceKeys.end());
+  TableReader r(t, fmt::format("routes[{}]", i), "in [[routes]]", std::move(keys), p);
   Route route;
   route.pos = p.pos(r.where());
   if (!read_name(r, route.name, "api", refs.routes) && !r.has("name"))
@@ -395,6 +408,11 @@ void read_route(const toml::table& t, std::size_t i, Problems& p, Config& c, Ref
   read_rewrites(r, route);
   r.duration("timeout", route.timeout);
   r.duration("stream_idle_timeout", route.stream_idle_timeout);
+  const toml::value<std::string>* fallback_cluster = nullptr;
+  detail::read_route_resilience(r, route, fallback_cluster);
+  if (fallback_cluster)
+    refs.route_clusters.push_back(
+        {fallback_cluster, fmt::format("{}.cluster", r.path_of("fallback"))});
   c.routes.push_back(std::move(route));
 }
 
@@ -434,30 +452,54 @@ void read_upstream_tls(const toml::table& t, std::string path, Problems& p, Upst
            "add key_file and cert_file, or remove the password");
 }
 
+// An endpoint is "host:port" / "https://host:port", or { address = "...", weight = N }.
 void read_endpoints(const TableReader& r, Cluster& cl) {
   constexpr std::string_view example = "\"127.0.0.1:9000\", \"https://api.example.com\"";
-  StringNodes nodes;
-  if (!require(r, "endpoints", fmt::format("add endpoints = [{}]", example)) ||
-      !r.strings("endpoints", nodes, example))
+  if (!require(r, "endpoints", fmt::format("add endpoints = [{}]", example))) return;
+  const toml::array* arr = r.find("endpoints")->as_array();
+  if (!arr) {
+    r.fail("endpoints",
+           fmt::format("expected an array, got {}", detail::type_phrase(*r.find("endpoints"))),
+           fmt::format("e.g. endpoints = [{}]", example));
     return;
-  if (nodes.empty()) r.fail("endpoints", "is empty", fmt::format("e.g. endpoints = [{}]", example));
-  for (std::size_t k = 0; k < nodes.size(); ++k) {
-    auto at = nodes[k]->source().begin;
-    auto e = parse_endpoint(nodes[k]->get());
+  }
+  if (arr->empty()) r.fail("endpoints", "is empty", fmt::format("e.g. endpoints = [{}]", example));
+  for (std::size_t k = 0; k < arr->size(); ++k) {
+    const toml::node& n = *arr->get(k);
+    std::string path = fmt::format("{}[{}]", r.path_of("endpoints"), k);
+    const toml::value<std::string>* address = n.as_string();
+    std::uint32_t weight = 1;
+    if (const toml::table* t = n.as_table()) {
+      TableReader e(*t, path, "in an endpoint table", {"address", "weight"}, r.problems());
+      if (!require(e, "address", "add address = \"127.0.0.1:9000\"")) continue;
+      std::string ignored;
+      if (!e.string("address", ignored, "127.0.0.1:9000")) continue;
+      address = e.find("address")->as_string();
+      e.integer("weight", weight, 1, 1000000);
+    } else if (!address) {
+      r.problems().add(n.source().begin, path,
+                       fmt::format("expected a string or a table, got {}", detail::type_phrase(n)),
+                       "write \"host:port\", or { address = \"host:port\", weight = 2 }");
+      continue;
+    }
+    auto at = address->source().begin;
+    auto e = parse_endpoint(address->get());
     if (!e) {
-      r.problems().add_body(at, fmt::format("{}[{}]", r.path_of("endpoints"), k),
-                            e.error().message);
+      r.problems().add_body(at, path, e.error().message);
       continue;
     }
     e->pos = r.problems().pos(at);
+    e->weight = weight;
     cl.endpoints.push_back(std::move(*e));
   }
 }
 
 void read_cluster(const toml::table& t, std::size_t i, Problems& p, Config& c, Refs& refs) {
-  TableReader r(t, fmt::format("clusters[{}]", i), "in [[clusters]]",
-                {"name", "endpoints", "connect_timeout", "max_idle", "pool_idle_timeout", "tls"},
-                p);
+  std::vector<std::string_view> keys = {"name",     "endpoints",         "connect_timeout",
+                                        "max_idle", "pool_idle_timeout", "tls"};
+  keys.insert(keys.end(), detail::kClusterResilienceKeys.begin(),
+              detail::kClusterResilienceKeys.end());
+  TableReader r(t, fmt::format("clusters[{}]", i), "in [[clusters]]", std::move(keys), p);
   Cluster cl;
   cl.pos = p.pos(r.where());
   if (require(r, "name", "add name = \"backend\"; routes refer to clusters by name"))
@@ -467,6 +509,7 @@ void read_cluster(const toml::table& t, std::size_t i, Problems& p, Config& c, R
   r.integer("max_idle", cl.max_idle, 0);
   r.duration("pool_idle_timeout", cl.pool_idle_timeout);
   if (auto tls = r.table("tls")) read_upstream_tls(*tls, r.path_of("tls"), p, cl.tls);
+  detail::read_cluster_resilience(r, cl);
   c.clusters.push_back(std::move(cl));
 }
 

@@ -90,7 +90,7 @@ Result<Endpoint> parse_endpoint(std::string_view text) {
     if (text.starts_with(':')) return bad(text, "the host is missing", form);
     auto hp = split_host_port(text, text, -1);
     if (!hp) return hp.take_error();
-    return Endpoint{std::move(*hp), false, {}};
+    return Endpoint{std::move(*hp), false, 1, {}};
   }
   std::string scheme(text.substr(0, scheme_end));
   for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -114,7 +114,7 @@ Result<Endpoint> parse_endpoint(std::string_view text) {
     return bad(text, "the host is missing", form);
   auto hp = split_host_port(authority, text, tls ? 443 : 80);
   if (!hp) return hp.take_error();
-  return Endpoint{std::move(*hp), tls, {}};
+  return Endpoint{std::move(*hp), tls, 1, {}};
 }
 
 Result<Config> quick(std::string_view listen, const std::vector<std::string>& to) {
@@ -158,12 +158,18 @@ Result<Config> quick(std::string_view listen, const std::vector<std::string>& to
   if (!any)
     errors.push_back(
         "--to: no upstream given (hint: name at least one, e.g. --to http://127.0.0.1:9000)");
+  // Quick mode turns resilience on: passive outlier detection (a bad endpoint is ejected after
+  // 5 consecutive failures, never the last one), and the diagnostic 503 when none is usable.
+  cluster.outlier.enabled = true;
   c.clusters.push_back(std::move(cluster));
 
   Route route;
   route.name = "default";
   route.cluster = "default";
   route.pos = here;
+  // One retry on another endpoint after a connect failure or a reset. Non-idempotent requests
+  // are retried only after a connect failure (nothing was sent); see RetryPolicy.
+  route.retry.attempts = 2;
   c.routes.push_back(std::move(route));
 
   if (!errors.empty()) {

@@ -226,6 +226,28 @@ bool TableReader::integer_in(std::string_view key, std::int64_t& out, std::int64
   return true;
 }
 
+bool TableReader::number(std::string_view key, double& out, double min, double max) const {
+  const toml::node* n = find(key);
+  if (!n) return false;
+  double v = 0;
+  if (auto i = n->as_integer()) {
+    v = static_cast<double>(i->get());
+  } else if (auto f = n->as_floating_point()) {
+    v = f->get();
+  } else {
+    fail(key, fmt::format("expected a number, got {}", type_phrase(*n)),
+         fmt::format("write a number without quotes, e.g. {} = {}", key, out));
+    return false;
+  }
+  if (!(v >= min && v <= max)) {
+    fail(key, fmt::format("{} is out of range", v),
+         fmt::format("use a number from {} to {}", min, max));
+    return false;
+  }
+  out = v;
+  return true;
+}
+
 bool TableReader::duration(std::string_view key, Duration& out, bool allow_zero) const {
   const toml::node* n = find(key);
   if (!n) return false;

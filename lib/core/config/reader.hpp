@@ -83,6 +83,8 @@ class TableReader {
   bool boolean(std::string_view key, bool& out) const;
   bool duration(std::string_view key, Duration& out, bool allow_zero = false) const;
   bool size(std::string_view key, std::uint64_t& out) const;
+  // An integer or a float in [min, max].
+  bool number(std::string_view key, double& out, double min, double max) const;
   // Every element must be a string; the nodes keep their positions for later cross-checks.
   bool strings(std::string_view key, std::vector<const toml::value<std::string>*>& out,
                std::string_view example) const;

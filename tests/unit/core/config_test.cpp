@@ -840,6 +840,12 @@ TEST_CASE("quick: one listener, one catch-all route, one cluster", "[config][qui
   // Defaults as in a file.
   CHECK(c.server.header_timeout == 10s);
   CHECK(c.admin.enabled);
+  // Resilience on: outlier detection, one retry after a connect failure or a reset.
+  CHECK(c.clusters[0].outlier.enabled);
+  CHECK(c.routes[0].retry.attempts == 2);
+  CHECK(c.routes[0].retry.retries_on(RetryOn::connect_failure));
+  CHECK(c.routes[0].retry.retries_on(RetryOn::reset));
+  CHECK_FALSE(c.routes[0].retry.non_idempotent);
 }
 
 TEST_CASE("quick: errors name the flags", "[config][quick]") {

@@ -20,7 +20,8 @@ struct AccessRecord {
   double connect_ms = -1;  // -1: no new connection was made
   double ttfb_ms = -1;     // -1: no upstream response
   int attempts = 0;
-  std::string_view error;  // error kind, empty when none
+  std::string_view error;   // error kind, empty when none
+  std::string_view detail;  // why, for no_healthy_upstream and breaker_open; empty otherwise
 };
 
 class AccessLog {

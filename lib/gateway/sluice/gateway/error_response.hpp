@@ -19,7 +19,8 @@ struct GatewayError {
 std::string_view reason_phrase(int status);
 
 // A complete HTTP/1.1 response (head and body) into out.
+// attempts > 0 adds x-sluice-attempts (the upstream tries made before giving up).
 void write_error_response(std::string& out, const GatewayError& e, std::string_view request_id,
-                          bool close);
+                          bool close, std::size_t attempts = 0);
 
 }  // namespace sluice::gateway

@@ -31,6 +31,7 @@ struct ClientResponseContext {
   bool close = false;           // send Connection: close
   bool keep_alive_10 = false;   // HTTP/1.0 client that asked for keep-alive
   ClientFraming framing = ClientFraming::passthrough;
+  std::size_t attempts = 0;  // upstream tries, sent as x-sluice-attempts (0: left out)
 };
 
 void write_client_response_head(std::string& out, const net::MessageHead& res,

@@ -2,6 +2,7 @@
 // Reload builds a new one and publishes it; in-flight requests keep the one they started with.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,13 +12,28 @@
 #include "sluice/gateway/router.hpp"
 #include "sluice/net/tls.hpp"
 #include "sluice/upstream/cluster.hpp"
+#include "sluice/upstream/retry.hpp"
 
 namespace sluice::gateway {
+
+// Retry and fallback metrics of one route, from every worker.
+struct RetryCounters {
+  std::atomic<std::uint64_t> connect_failure{0}, reset{0}, timeout{0}, status_5xx{0},
+      gateway_error{0}, status_429{0}, retriable_status{0};
+  std::atomic<std::uint64_t> budget_exhausted{0};
+  std::atomic<std::uint64_t> fallback_cluster{0}, fallback_static{0};  // [routes.fallback] used
+  void count(std::string_view reason);
+};
 
 struct RouteRuntime {
   const config::Route* cfg = nullptr;
   std::shared_ptr<const upstream::Cluster> cluster;
-  std::vector<std::string> stat_keys;  // per endpoint index
+  std::shared_ptr<const upstream::Cluster> fallback_cluster;  // [routes.fallback] cluster
+  std::vector<std::string> stat_keys;                         // per endpoint index
+  // [routes.retry]; the budget is shared by every worker.
+  std::shared_ptr<const upstream::RetryPolicy> retry;
+  std::shared_ptr<upstream::RetryBudget> retry_budget;
+  std::shared_ptr<RetryCounters> retry_counters;
 };
 
 struct ListenerRuntime {
@@ -37,10 +53,16 @@ class Runtime {
   const RouteRuntime& route(std::size_t i) const { return routes_[i]; }
   const std::vector<ListenerRuntime>& listeners() const { return listeners_; }
   const ListenerRuntime* listener(std::string_view name) const;
+  // Every cluster, in config order.
+  const std::vector<std::shared_ptr<const upstream::Cluster>>& clusters() const {
+    return clusters_;
+  }
+  const upstream::Cluster* cluster(std::string_view name) const;
 
  private:
   std::shared_ptr<const config::Config> cfg_;
   Router router_;
+  std::vector<std::shared_ptr<const upstream::Cluster>> clusters_;
   std::vector<RouteRuntime> routes_;
   std::vector<ListenerRuntime> listeners_;
 };

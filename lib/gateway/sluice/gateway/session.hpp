@@ -3,12 +3,14 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "sluice/core/clock.hpp"
 #include "sluice/gateway/error_response.hpp"
 #include "sluice/gateway/runtime.hpp"
+#include "sluice/upstream/retry.hpp"
 #include "sluice/net/asio.hpp"
 #include "sluice/net/http_parser.hpp"
 #include "sluice/net/stream.hpp"
@@ -46,6 +48,17 @@ class Session {
   // write_timeout 0: server.idle_timeout.
   net::awaitable<void> send_error(const GatewayError& e, Duration write_timeout = Duration{0});
   GatewayError upstream_failure() const;
+  // The diagnostic 503: no endpoint can take the request, and why, endpoint by endpoint.
+  GatewayError no_healthy_upstream();
+  GatewayError breaker_open();
+  // [routes.fallback] with a status: the configured answer, marked x-sluice-fallback: static.
+  net::awaitable<void> send_static_fallback(const config::Fallback& fb);
+  // Tells the cluster's outlier detection and breaker how the attempt on x_->ep went.
+  void report_attempt();
+  // The [routes.retry] decision on the attempt that just failed (status 0: a transport failure
+  // in x_->error); a positive one holds a retry-budget slot. nullopt: retries do not apply.
+  std::optional<upstream::RetryDecision> decide_retry(int status = 0,
+                                                      std::string_view retry_after = {});
   void finish();
   void set_deadline(Duration d) { deadline_ = coarse_now() + d; }
   void release_upstream(bool reusable);

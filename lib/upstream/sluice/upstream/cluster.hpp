@@ -11,21 +11,11 @@
 #include "sluice/core/error.hpp"
 #include "sluice/net/asio.hpp"
 #include "sluice/net/tls.hpp"
+#include "sluice/upstream/cluster_state.hpp"
+#include "sluice/upstream/endpoint.hpp"
 #include "sluice/upstream/resolver.hpp"
 
 namespace sluice::upstream {
-
-struct Endpoint {
-  std::string name;  // "host:port" as configured; the metrics and log label
-  std::string host;  // configured host (name or literal)
-  std::uint16_t port = 0;
-  net::tcp::endpoint address;
-  bool tls = false;
-  std::string host_header;  // for auto_host_rewrite: host, plus :port unless it's the default
-  std::string server_name;  // SNI and verification name ("" for address literals without sni)
-  std::string pool_key;     // identifies interchangeable connections
-  std::size_t index = 0;    // position in the cluster
-};
 
 class Cluster {
  public:
@@ -38,16 +28,23 @@ class Cluster {
   const std::vector<Endpoint>& endpoints() const { return endpoints_; }
   net::SslContext* tls_context() const { return tls_.get(); }
 
-  // Round robin.
+  // Round robin over every endpoint, ignoring health (for tools that probe them all).
   const Endpoint& pick() const;
   // The next endpoint after `prev` (for a retry that should go elsewhere).
   const Endpoint& next_after(const Endpoint& prev) const;
+  // Round robin over the snapshot's routable endpoints, skipping `exclude` when another is
+  // there (a retry goes elsewhere). nullptr when none is routable.
+  const Endpoint* choose(const ClusterSnapshot& snap, const Endpoint* exclude = nullptr) const;
+
+  // The live health, ejection and breaker state; shared by every worker.
+  ClusterState& state() const { return *state_; }
 
  private:
   explicit Cluster(const config::Cluster& cfg) : cfg_(cfg) {}
   config::Cluster cfg_;
   std::vector<Endpoint> endpoints_;
   std::shared_ptr<net::SslContext> tls_;
+  std::shared_ptr<ClusterState> state_;
   mutable std::atomic<std::uint32_t> cursor_{0};
 };
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/core/config/resilience.hpp"
 #include "sluice/core/units.hpp"
 
 namespace sluice::config {
@@ -78,6 +79,8 @@ struct Route {
   bool auto_host_rewrite = false;              // Host = the chosen endpoint's host[:port]
   Duration timeout = 30s;                      // request sent -> response head received
   Duration stream_idle_timeout = 5min;         // longest gap in either body stream
+  Retry retry;
+  std::optional<Fallback> fallback;
   SourcePos pos;
 };
 
@@ -94,7 +97,8 @@ struct UpstreamTls {
 
 struct Endpoint {
   HostPort address;
-  bool tls = false;  // from an https:// URL
+  bool tls = false;         // from an https:// URL
+  std::uint32_t weight = 1;  // for weighted balancers and slow start
   SourcePos pos;
 };
 
@@ -105,6 +109,16 @@ struct Cluster {
   std::uint32_t max_idle = 64;  // idle keep-alive connections kept per worker and endpoint
   Duration pool_idle_timeout = 60s;
   UpstreamTls tls;
+  HealthCheck health_check;
+  OutlierDetection outlier;
+  double panic_threshold = 50;  // percent of usable endpoints
+  PanicMode panic_mode = PanicMode::route_all;
+  Duration slow_start = 0s;  // the ramp-up window of a new or re-admitted endpoint; 0: off
+  LbPolicy lb = LbPolicy::round_robin;
+  HashKey hash_key;
+  Breaker breaker;
+  Bulkhead bulkhead;
+  Duration dns_refresh = 0s;  // re-resolve endpoint names this often; 0: only at load
   SourcePos pos;
 };
 

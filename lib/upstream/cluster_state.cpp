@@ -1,0 +1,289 @@
+#include "sluice/upstream/cluster_state.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+namespace sluice::upstream {
+
+namespace {
+
+std::string iso_time(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", tm, ms % 1000);
+}
+
+std::string ms_text(Duration d) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  if (ms >= 10000) return fmt::format("{}s", ms / 1000);
+  return fmt::format("{}ms", ms);
+}
+
+}  // namespace
+
+nlohmann::json EndpointExplanation::to_json() const {
+  nlohmann::json j = {{"endpoint", name}, {"state", state}};
+  if (!reason.empty()) j["reason"] = reason;
+  return j;
+}
+
+ClusterState::ClusterState(const config::Cluster& cfg, std::vector<std::string> endpoint_names,
+                           const Clock& clock, std::uint64_t seed)
+    : cfg_(cfg),
+      names_(std::move(endpoint_names)),
+      clock_(clock),
+      rng_(seed),
+      limits_(cfg.breaker),
+      health_(names_.size(), cfg.health_check.healthy_threshold,
+              cfg.health_check.unhealthy_threshold),
+      outlier_(cfg.outlier, names_.size(), rng_),
+      breaker_(cfg.breaker, clock.now()),
+      draining_(names_.size(), false),
+      slow_start_(names_.size()),
+      was_usable_(names_.size(), true) {
+  std::lock_guard lk(mu_);
+  publish_locked(clock_.now());
+  gate_.publish(breaker_, clock_.now());
+}
+
+void ClusterState::report(std::size_t endpoint, const Outcome& o,
+                          const BreakerAdmission& admission) {
+  traffic.fetch_add(1, std::memory_order_relaxed);
+  if (!cfg_.outlier.enabled && !cfg_.breaker.enabled) return;
+  std::lock_guard lk(report_mu_);
+  reports_.push_back({endpoint, o, admission});
+}
+
+void ClusterState::tick() {
+  std::vector<Report> batch;
+  {
+    std::lock_guard lk(report_mu_);
+    batch.swap(reports_);
+  }
+  const TimePoint now = clock_.now();
+  std::lock_guard lk(mu_);
+  const auto outlier_version = outlier_.version();
+  const auto transitions = breaker_.transitions().to_open + breaker_.transitions().to_half_open +
+                           breaker_.transitions().to_closed;
+  for (const auto& r : batch) {
+    outlier_.record(r.endpoint, r.outcome, now);
+    if (cfg_.breaker.enabled) {
+      bool failed = r.outcome.kind != OutcomeKind::success;
+      breaker_.record({failed, r.outcome.latency, r.admission.is_probe()}, now);
+    }
+  }
+  outlier_.tick(now);
+  if (cfg_.breaker.enabled) {
+    breaker_.state(now);  // open -> half-open on time
+    auto after = breaker_.transitions().to_open + breaker_.transitions().to_half_open +
+                 breaker_.transitions().to_closed;
+    if (after != transitions || !batch.empty()) gate_.publish(breaker_, now);
+  }
+  bool ramping = false;
+  for (std::size_t i = 0; i < names_.size(); ++i)
+    ramping = ramping || slow_start_.ramping(i, now, cfg_.slow_start);
+  if (outlier_.version() != outlier_version || ramping) publish_locked(now);
+}
+
+void ClusterState::record_check(std::size_t endpoint, CheckResult r) {
+  const TimePoint now = clock_.now();
+  std::lock_guard lk(mu_);
+  if (endpoint >= names_.size()) return;
+  bool passed = r.passed;
+  bool changed = health_.record(endpoint, std::move(r), clock_.wall());
+  if (changed) ++health_transitions_;
+  // A passing check ends an outlier ejection at once.
+  bool readmitted = passed && outlier_.readmit(endpoint, now);
+  if (changed || readmitted) publish_locked(now);
+}
+
+bool ClusterState::set_draining(std::string_view endpoint, bool draining) {
+  std::lock_guard lk(mu_);
+  for (std::size_t i = 0; i < names_.size(); ++i) {
+    if (names_[i] != endpoint) continue;
+    draining_[i] = draining;
+    publish_locked(clock_.now());
+    return true;
+  }
+  return false;
+}
+
+void ClusterState::publish_locked(TimePoint now) {
+  auto s = std::make_shared<ClusterSnapshot>();
+  s->endpoints.resize(names_.size());
+  std::vector<bool> usable(names_.size());
+  for (std::size_t i = 0; i < names_.size(); ++i) {
+    EndpointView& v = s->endpoints[i];
+    v.healthy = !cfg_.health_check.enabled || health_.endpoint(i).healthy;
+    v.ejected = outlier_.ejected(i);
+    v.draining = draining_[i];
+    v.usable = v.healthy && !v.ejected && !v.draining;
+    // Coming back (or joining) starts the slow-start ramp.
+    if (v.usable && !was_usable_[i]) slow_start_.admit(i, now);
+    was_usable_[i] = v.usable;
+    double factor = slow_start_.weight_factor(i, now, cfg_.slow_start);
+    v.slow_start = v.usable && factor < 1.0;
+    v.weight = cfg_.endpoints[i].weight * factor;
+    usable[i] = v.usable;
+    if (v.usable) ++s->usable;
+  }
+  auto set = routing_set(usable, cfg_.panic_threshold, cfg_.panic_mode);
+  // Draining endpoints take no new requests, even in panic.
+  if (set.mode == RouteMode::panic_route_all)
+    std::erase_if(set.endpoints, [&](std::size_t i) { return draining_[i]; });
+  s->mode = set.mode;
+  s->routable = std::move(set.endpoints);
+  s->version = ++version_;
+  snap_.store(std::move(s));
+}
+
+std::string ClusterState::ejection_text(std::size_t i, TimePoint now) const {
+  auto rep = outlier_.report(i);
+  auto left = rep.until > now ? rep.until - now : Duration{0};
+  auto wall_until =
+      clock_.wall() + std::chrono::duration_cast<std::chrono::system_clock::duration>(left);
+  return fmt::format("ejected by outlier detection ({}: {}) until {} (in {}), ejection #{}",
+                     rep.rule ? to_string(*rep.rule) : "?", rep.detail, iso_time(wall_until),
+                     ms_text(left), rep.times_ejected);
+}
+
+std::vector<EndpointExplanation> ClusterState::explain() const {
+  const TimePoint now = clock_.now();
+  std::lock_guard lk(mu_);
+  std::vector<EndpointExplanation> out;
+  for (std::size_t i = 0; i < names_.size(); ++i) {
+    EndpointExplanation e;
+    e.name = names_[i];
+    const auto& h = health_.endpoint(i);
+    if (draining_[i]) {
+      e.state = "draining";
+      e.reason = "drained through the admin API";
+    } else if (cfg_.health_check.enabled && !h.healthy) {
+      e.state = "unhealthy";
+      e.reason = fmt::format(
+          "failed {} consecutive health checks ({} {}): last error at {}: {}", h.failures,
+          cfg_.health_check.kind == config::HealthCheck::Kind::http ? cfg_.health_check.method
+                                                                    : "TCP",
+          cfg_.health_check.kind == config::HealthCheck::Kind::http ? cfg_.health_check.path
+                                                                    : "connect",
+          iso_time(h.last_at), h.last.error);
+    } else if (outlier_.ejected(i)) {
+      e.state = "ejected";
+      e.reason = ejection_text(i, now);
+    } else if (slow_start_.ramping(i, now, cfg_.slow_start)) {
+      e.state = "slow_start";
+      e.reason = fmt::format("ramping up after admission: weight at {:.0f}%",
+                             100 * slow_start_.weight_factor(i, now, cfg_.slow_start));
+    } else {
+      e.state = "healthy";
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+nlohmann::json ClusterState::to_json() const {
+  const TimePoint now = clock_.now();
+  auto snap = snapshot();
+  auto explained = explain();
+  std::lock_guard lk(mu_);
+  nlohmann::json eps = nlohmann::json::array();
+  for (std::size_t i = 0; i < names_.size(); ++i) {
+    const auto& h = health_.endpoint(i);
+    auto rep = outlier_.report(i);
+    nlohmann::json e = explained[i].to_json();
+    e["usable"] = snap->endpoints[i].usable;
+    e["weight"] = snap->endpoints[i].weight;
+    if (cfg_.health_check.enabled) {
+      nlohmann::json hc = {{"healthy", h.healthy},
+                           {"consecutive_passes", h.passes},
+                           {"consecutive_failures", h.failures},
+                           {"transitions", h.transitions}};
+      if (h.checked) {
+        hc["last_check"] = iso_time(h.last_at);
+        hc["last_latency_ms"] = std::chrono::duration<double, std::milli>(h.last.latency).count();
+        if (h.last.status) hc["last_status"] = h.last.status;
+        if (!h.last.error.empty()) hc["last_error"] = h.last.error;
+      }
+      e["health_check"] = std::move(hc);
+    }
+    if (cfg_.outlier.enabled) {
+      nlohmann::json o = {{"ejected", rep.ejected},
+                          {"times_ejected", rep.times_ejected},
+                          {"consecutive_5xx", rep.consecutive_5xx},
+                          {"consecutive_gateway_failure", rep.consecutive_gateway_failure}};
+      if (rep.ejected) {
+        o["rule"] = std::string(to_string(*rep.rule));
+        o["detail"] = rep.detail;
+        auto left = rep.until > now ? rep.until - now : Duration{0};
+        o["ejected_for_ms"] = std::chrono::duration<double, std::milli>(left).count();
+      }
+      if (rep.success_rate) o["success_rate"] = *rep.success_rate;
+      if (rep.latency_p90)
+        o["latency_p90_ms"] = std::chrono::duration<double, std::milli>(*rep.latency_p90).count();
+      if (rep.held_by_cap) o["held_by_cap"] = std::string(to_string(*rep.held_by_cap));
+      e["outlier"] = std::move(o);
+    }
+    eps.push_back(std::move(e));
+  }
+  nlohmann::json j = {{"cluster", cfg_.name},
+                      {"mode", std::string(to_string(snap->mode))},
+                      {"usable", snap->usable},
+                      {"total", names_.size()},
+                      {"endpoints", std::move(eps)}};
+  if (cfg_.breaker.enabled) {
+    auto st = gate_.snapshot();
+    nlohmann::json b = {{"state", std::string(to_string(gate_.state()))}};
+    if (!breaker_.reason().empty()) b["reason"] = breaker_.reason();
+    b["openings"] = breaker_.transitions().to_open;
+    j["breaker"] = std::move(b);
+  }
+  return j;
+}
+
+void ClusterState::write_metrics(std::map<std::string, std::string>& families) const {
+  auto snap = snapshot();
+  std::lock_guard lk(mu_);
+  const std::string& c = cfg_.name;
+  for (std::size_t i = 0; i < names_.size(); ++i) {
+    const auto& v = snap->endpoints[i];
+    families["sluice_upstream_endpoint_healthy"] +=
+        fmt::format("sluice_upstream_endpoint_healthy{{cluster=\"{}\",endpoint=\"{}\"}} {}\n", c,
+                    names_[i], v.healthy ? 1 : 0);
+    families["sluice_upstream_endpoint_ejected"] +=
+        fmt::format("sluice_upstream_endpoint_ejected{{cluster=\"{}\",endpoint=\"{}\"}} {}\n", c,
+                    names_[i], v.ejected ? 1 : 0);
+    families["sluice_upstream_endpoint_usable"] +=
+        fmt::format("sluice_upstream_endpoint_usable{{cluster=\"{}\",endpoint=\"{}\"}} {}\n", c,
+                    names_[i], v.usable ? 1 : 0);
+  }
+  families["sluice_upstream_health_transitions_total"] += fmt::format(
+      "sluice_upstream_health_transitions_total{{cluster=\"{}\"}} {}\n", c, health_transitions_);
+  for (std::size_t r = 0; r < kOutlierRuleCount; ++r) {
+    auto rule = static_cast<OutlierRule>(r);
+    families["sluice_upstream_ejections_total"] +=
+        fmt::format("sluice_upstream_ejections_total{{cluster=\"{}\",rule=\"{}\"}} {}\n", c,
+                    to_string(rule), outlier_.ejections_total(rule));
+    families["sluice_upstream_ejections_skipped_total"] +=
+        fmt::format("sluice_upstream_ejections_skipped_total{{cluster=\"{}\",rule=\"{}\"}} {}\n", c,
+                    to_string(rule), outlier_.skipped_by_cap(rule));
+  }
+  families["sluice_upstream_panic"] += fmt::format("sluice_upstream_panic{{cluster=\"{}\"}} {}\n",
+                                                   c, snap->mode == RouteMode::normal ? 0 : 1);
+  if (cfg_.breaker.enabled) {
+    families["sluice_breaker_state"] += fmt::format("sluice_breaker_state{{cluster=\"{}\"}} {}\n",
+                                                    c, static_cast<int>(gate_.state()));
+    const auto& t = breaker_.transitions();
+    families["sluice_breaker_transitions_total"] += fmt::format(
+        "sluice_breaker_transitions_total{{cluster=\"{}\",to=\"open\"}} {}\n", c, t.to_open);
+    families["sluice_breaker_transitions_total"] +=
+        fmt::format("sluice_breaker_transitions_total{{cluster=\"{}\",to=\"half_open\"}} {}\n", c,
+                    t.to_half_open);
+    families["sluice_breaker_transitions_total"] += fmt::format(
+        "sluice_breaker_transitions_total{{cluster=\"{}\",to=\"closed\"}} {}\n", c, t.to_closed);
+  }
+}
+
+}  // namespace sluice::upstream

@@ -1,0 +1,125 @@
+// The live state of one cluster's endpoints: active health, outlier ejections, the breaker, manual
+// drains and slow start, combined into an immutable snapshot that workers read without locks.
+//
+// Threads: workers call snapshot(), report() and the breaker gate; everything else (checks,
+// ticks, drains, publishing) is the control thread's. report() hands outcomes over through a
+// small mutex-protected batch that the control thread swaps out on each tick.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sluice/core/clock.hpp"
+#include "sluice/core/config/schema.hpp"
+#include <nlohmann/json.hpp>
+
+#include "sluice/upstream/breaker.hpp"
+#include "sluice/upstream/endpoint_state.hpp"
+#include "sluice/upstream/health_check.hpp"
+#include "sluice/upstream/limits.hpp"
+#include "sluice/upstream/outlier.hpp"
+
+namespace sluice::upstream {
+
+// One endpoint as the snapshot shows it.
+struct EndpointView {
+  bool usable = true;   // may take traffic now (panic mode aside)
+  double weight = 1.0;  // configured weight x slow-start factor
+  bool healthy = true;  // active health (true without checks)
+  bool ejected = false;
+  bool draining = false;
+  bool slow_start = false;  // ramping up after joining or re-admission
+};
+
+struct ClusterSnapshot {
+  std::vector<EndpointView> endpoints;
+  std::size_t usable = 0;
+  // Below panic_threshold: route_all sends traffic to every endpoint, fail_fast to none.
+  RouteMode mode = RouteMode::normal;
+  std::vector<std::size_t> routable;  // the endpoints to balance over (routing_set())
+  std::uint64_t version = 0;
+};
+
+// Why an endpoint is in the state it is in, for the diagnostic 503, /admin/upstreams and
+// `sluice diagnose`.
+struct EndpointExplanation {
+  std::string name;
+  std::string state;   // "healthy", "unhealthy", "ejected", "draining", "slow_start"
+  std::string reason;  // a sentence; empty when healthy
+  nlohmann::json to_json() const;
+};
+
+class ClusterState {
+ public:
+  ClusterState(const config::Cluster& cfg, std::vector<std::string> endpoint_names,
+               const Clock& clock, std::uint64_t seed);
+
+  // --- workers
+  std::shared_ptr<const ClusterSnapshot> snapshot() const { return snap_.load(); }
+  void report(std::size_t endpoint, const Outcome& o, const BreakerAdmission& admission);
+  BreakerGate& breaker_gate() { return gate_; }
+  // [clusters.breaker] max_requests and max_retries, over every worker.
+  ResourceLimits& limits() { return limits_; }
+  bool breaker_enabled() const { return cfg_.breaker.enabled; }
+  // Requests reported since the control thread last looked, for the no-traffic check interval.
+  std::atomic<std::uint64_t> traffic{0};
+
+  // --- control thread
+  // Drains reported outcomes into the outlier detector and breaker, runs their timers, and
+  // publishes a new snapshot when anything changed.
+  void tick();
+  // An active check finished.
+  void record_check(std::size_t endpoint, CheckResult r);
+  // Manual drain from the admin API. False for an unknown endpoint.
+  bool set_draining(std::string_view endpoint, bool draining);
+
+  const config::Cluster& config() const { return cfg_; }
+  std::size_t size() const { return names_.size(); }
+  // Per endpoint, in order.
+  std::vector<EndpointExplanation> explain() const;
+  // Samples for /metrics, appended to families[family name] as Prometheus text lines (the caller
+  // adds HELP and TYPE once per family, so families of several clusters stay grouped).
+  void write_metrics(std::map<std::string, std::string>& families) const;
+  // For /admin/upstreams.
+  nlohmann::json to_json() const;
+
+ private:
+  void publish_locked(TimePoint now);
+  std::string ejection_text(std::size_t i, TimePoint now) const;
+
+  config::Cluster cfg_;
+  std::vector<std::string> names_;
+  const Clock& clock_;
+  SeededRng rng_;
+  std::atomic<std::shared_ptr<const ClusterSnapshot>> snap_;
+  BreakerGate gate_;
+  ResourceLimits limits_;
+
+  std::mutex report_mu_;
+  struct Report {
+    std::size_t endpoint;
+    Outcome outcome;
+    BreakerAdmission admission;
+  };
+  std::vector<Report> reports_;  // guarded by report_mu_
+
+  // Control-thread state; mu_ guards it against the admin thread's reads.
+  mutable std::mutex mu_;
+  HealthTracker health_;
+  OutlierDetector outlier_;
+  CircuitBreaker breaker_;
+  std::vector<bool> draining_;
+  SlowStart slow_start_;
+  std::vector<bool> was_usable_;
+  std::uint64_t version_ = 0;
+  std::uint64_t health_transitions_ = 0;
+};
+
+}  // namespace sluice::upstream
