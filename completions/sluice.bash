@@ -21,6 +21,9 @@ _sluice() {
             -c|--config|--listen|--to|--admin|--workers|--access-log|--log-level|--format|--report|--seed|--sluice|--control)
                 [[ ${COMP_WORDS[i+1]} == = ]] && ((i++))
                 ((i++)); continue ;;
+            -f|--file|-e|--expect|-X|--method|-H|--header|-d|--body|--max-redirects|--http-version|--cacert|--cert|--key|--key-password-env|--sni|--service|--send|--receive|--probe-timeout|--connect-timeout|--repeat|--interval|--timeout|--success-threshold|--concurrency)
+                [[ ${COMP_WORDS[i+1]} == = ]] && ((i++))
+                ((i++)); continue ;;
             =) continue ;;
             -*) continue ;;
         esac
@@ -35,7 +38,7 @@ _sluice() {
 
     case $cmd in
         "")
-            COMPREPLY=($(compgen -W "serve config chaos version -h --help --version" -- "$cur"))
+            COMPREPLY=($(compgen -W "serve config chaos probe version -h --help --version" -- "$cur"))
             ;;
         serve)
             case $prev in
@@ -124,6 +127,54 @@ _sluice() {
                     esac
                     COMPREPLY=($(compgen -W "-h --help -c --config --control" -- "$cur")) ;;
             esac
+            ;;
+        probe)
+            case $prev in
+                -f|--file|-c|--config|--cacert|--cert|--key)
+                    _sluice_files "$cur"; return 0 ;;
+                -d|--body)
+                    [[ $cur == @* ]] && { _sluice_files "${cur#@}"; COMPREPLY=("${COMPREPLY[@]/#/@}"); }
+                    return 0 ;;
+                -e|--expect)
+                    COMPREPLY=($(compgen -W "'status == 200' 'status in 200..299' 'latency < 300ms' 'cert.expires_in > 14d' 'grpc.status == SERVING'" -- "$cur")); return 0 ;;
+                -X|--method)
+                    COMPREPLY=($(compgen -W "GET HEAD POST PUT DELETE OPTIONS PATCH" -- "$cur")); return 0 ;;
+                --http-version)
+                    COMPREPLY=($(compgen -W "1.1 2" -- "$cur")); return 0 ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json junit prom" -- "$cur")); return 0 ;;
+                --report)
+                    if [[ $cur == *:* ]]; then
+                        local fmt=${cur%%:*}
+                        _sluice_files "${cur#*:}"
+                        [[ $COMP_WORDBREAKS == *:* ]] || COMPREPLY=("${COMPREPLY[@]/#/$fmt:}")
+                    else
+                        COMPREPLY=($(compgen -W "text: json: junit: prom:" -- "$cur"))
+                        compopt -o nospace 2>/dev/null
+                    fi
+                    return 0 ;;
+                :)
+                    if [[ ${COMP_WORDS[COMP_CWORD-3]} == --report ]]; then
+                        _sluice_files "$cur"; return 0
+                    fi ;;
+                --probe-timeout|--connect-timeout|--interval|--timeout)
+                    COMPREPLY=($(compgen -W "300ms 1s 5s 30s 2m" -- "$cur")); return 0 ;;
+                --repeat|--success-threshold|--concurrency|--max-redirects)
+                    COMPREPLY=($(compgen -W "1 2 3 5 10 50" -- "$cur")); return 0 ;;
+                -H|--header|--key-password-env|--sni|--service|--send|--receive)
+                    return 0 ;;
+            esac
+            if [[ $cur == : && ${COMP_WORDS[COMP_CWORD-2]} == --report ]]; then
+                _sluice_files ""
+                COMPREPLY=("${COMPREPLY[@]/#/:}")
+                return 0
+            fi
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "-h --help -f --file -c --config -e --expect -X --method -H --header -d --body -L --follow-redirects --max-redirects --http-version --cacert --cert --key --key-password-env --sni -k --insecure --service --send --receive --probe-timeout --connect-timeout --repeat --interval --wait --timeout --success-threshold --concurrency --format --report" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "http:// https:// tcp:// grpc:// grpcs:// dns://" -- "$cur"))
+                compopt -o nospace 2>/dev/null
+            fi
             ;;
         version)
             COMPREPLY=($(compgen -W "-h --help" -- "$cur"))

@@ -2,7 +2,7 @@
 # vendor completions directory). Mirrors the CLI11 definitions in cmd/.
 
 function __sluice_no_command
-    not __fish_seen_subcommand_from serve config chaos version
+    not __fish_seen_subcommand_from serve config chaos probe version
 end
 
 function __sluice_config_needs_command
@@ -35,6 +35,7 @@ complete -c sluice -n __sluice_no_command -l version -d 'Print the version and e
 complete -c sluice -n __sluice_no_command -a serve -d 'Run the gateway'
 complete -c sluice -n __sluice_no_command -a config -d 'Check or generate configuration files'
 complete -c sluice -n __sluice_no_command -a chaos -d 'Run chaos drills, or their mocks standalone'
+complete -c sluice -n __sluice_no_command -a probe -d 'Probe HTTP(S), TCP, gRPC and DNS targets'
 complete -c sluice -n __sluice_no_command -a version -d 'Print the version and build details'
 
 # sluice serve
@@ -72,6 +73,51 @@ set -l chaos_mock '__fish_seen_subcommand_from chaos; and __fish_seen_subcommand
 complete -c sluice -n $chaos_mock -s h -l help -d 'Print the usage and exit'
 complete -c sluice -n $chaos_mock -s c -l config -r -F -d 'Scenario file with mocks and proxies'
 complete -c sluice -n $chaos_mock -l control -x -a '127.0.0.1:0 127.0.0.1:7000' -d 'Control API HOST:PORT (loopback)'
+
+# sluice probe
+function __sluice_probe_report_spec
+    set -l tok (commandline -ct)
+    set -l tok (string replace -r -- '^--report=' '' $tok)
+    if string match -q -- '*:*' $tok
+        set -l fmt (string split -m 1 : -- $tok)[1]
+        for f in (__fish_complete_path (string split -m 1 : -- $tok)[2])
+            echo $fmt:$f
+        end
+    else
+        printf '%s\t%s\n' text: 'Summary table' json: 'JSON document' junit: 'JUnit XML' prom: 'Prometheus textfile'
+    end
+end
+set -l probe '__fish_seen_subcommand_from probe'
+complete -c sluice -n $probe -a 'http:// https:// tcp:// grpc:// grpcs:// dns://' -d 'Target'
+complete -c sluice -n $probe -s h -l help -d 'Print the options and exit'
+complete -c sluice -n $probe -s f -l file -r -F -d 'Targets file (TOML)'
+complete -c sluice -n $probe -s c -l config -r -F -d 'Gateway config: probe every endpoint'
+complete -c sluice -n $probe -s e -l expect -x -a "'status == 200' 'latency < 300ms' 'cert.expires_in > 14d' 'grpc.status == SERVING'" -d 'Condition (repeatable)'
+complete -c sluice -n $probe -s X -l method -x -a 'GET HEAD POST PUT DELETE OPTIONS PATCH' -d 'HTTP method'
+complete -c sluice -n $probe -s H -l header -x -d 'Request header "Name: value"'
+complete -c sluice -n $probe -s d -l body -x -d 'Request body, or @FILE'
+complete -c sluice -n $probe -s L -l follow-redirects -d 'Follow redirects'
+complete -c sluice -n $probe -l max-redirects -x -d 'Most redirects to follow (default 10)'
+complete -c sluice -n $probe -l http-version -x -a '1.1 2' -d 'HTTP version to speak'
+complete -c sluice -n $probe -l cacert -r -F -d 'CA certificates (PEM)'
+complete -c sluice -n $probe -l cert -r -F -d 'Client certificate (PEM)'
+complete -c sluice -n $probe -l key -r -F -d 'Client certificate key (PEM)'
+complete -c sluice -n $probe -l key-password-env -x -a '(set -n)' -d 'Variable holding the key password'
+complete -c sluice -n $probe -l sni -x -d 'Server name for TLS'
+complete -c sluice -n $probe -s k -l insecure -d 'Do not verify server certificates'
+complete -c sluice -n $probe -l service -x -d 'gRPC service to check'
+complete -c sluice -n $probe -l send -x -d 'tcp: bytes to send (\r \n \xHH escapes)'
+complete -c sluice -n $probe -l receive -x -d 'tcp: regex the reply must match'
+complete -c sluice -n $probe -l probe-timeout -x -a '300ms 1s 5s 30s' -d 'Time limit of one probe (default 5s)'
+complete -c sluice -n $probe -l connect-timeout -x -a '300ms 1s 5s' -d 'Time limit of connecting'
+complete -c sluice -n $probe -l repeat -x -d 'Probe each target N times'
+complete -c sluice -n $probe -l interval -x -a '100ms 250ms 1s 5s' -d 'Pause between probes (default 1s)'
+complete -c sluice -n $probe -l wait -d 'Probe until healthy, or fail at --timeout'
+complete -c sluice -n $probe -l timeout -x -a '30s 1m 2m 5m' -d '--wait: give up after this long'
+complete -c sluice -n $probe -l success-threshold -x -d '--wait: consecutive passes needed'
+complete -c sluice -n $probe -l concurrency -x -d 'Targets probed at once (default 10)'
+complete -c sluice -n $probe -l format -x -a 'text json junit prom' -d 'Report on stdout'
+complete -c sluice -n $probe -l report -x -a '(__sluice_probe_report_spec)' -d 'Also write a report, FORMAT:PATH'
 
 # sluice version
 complete -c sluice -n '__fish_seen_subcommand_from version' -s h -l help -d 'Print the usage and exit'

@@ -221,11 +221,26 @@ class Lexer {
 
   // A name may be dotted: client.errors, cert.expires_in. A dot not followed by a name
   // character ends it, so mock("b").requests lexes as a call, a dot and a name.
+  // The last segment of a dotted name may hold hyphens between letters, so header names read as
+  // written (header.content-type). Anywhere else a hyphen is a minus: a-b, client.p99-client.p50
+  // and client.requests-client.errors stay arithmetic.
   Result<Token> name() {
     const std::size_t start = i_;
+    bool dotted = false;
+    std::size_t hyphen = std::string_view::npos;  // the first hyphen taken into this segment
     while (true) {
       while (i_ < src_.size() && is_name_char(src_[i_])) ++i_;
+      if (dotted && hyphen_joins(i_)) {
+        if (hyphen == std::string_view::npos) hyphen = i_;
+        ++i_;
+        continue;
+      }
       if (i_ + 1 < src_.size() && src_[i_] == '.' && is_name_start(src_[i_ + 1])) {
+        if (hyphen != std::string_view::npos) {
+          i_ = hyphen;  // not the last segment after all: the hyphen is a minus
+          break;
+        }
+        dotted = true;
         ++i_;
         continue;
       }
@@ -235,6 +250,13 @@ class Lexer {
     t.kind = keyword(t.text);
     t.str = std::string(t.text);
     return t;
+  }
+
+  bool hyphen_joins(std::size_t at) const {
+    auto letter = [&](std::size_t k) {
+      return std::isalpha(static_cast<unsigned char>(src_[k])) != 0;
+    };
+    return at > 0 && at + 1 < src_.size() && src_[at] == '-' && letter(at - 1) && letter(at + 1);
   }
 
   std::string_view src_;
