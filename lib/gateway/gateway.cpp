@@ -284,8 +284,7 @@ Result<std::unique_ptr<Gateway>> Gateway::start(std::shared_ptr<const config::Co
 
   // Bind every listener in the first worker; the others reuse the ports it got (port 0 included).
   std::vector<ListenerRuntime> listeners = (*rt)->listeners();
-  unsigned n =
-      cfg->server.workers ? cfg->server.workers : std::max(1u, std::thread::hardware_concurrency());
+  unsigned n = workers_of(*cfg);
   impl->shared.publish(*rt);
   for (const auto& l : listeners) {
     auto free = net::check_port_free(l.address);

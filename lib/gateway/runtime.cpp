@@ -1,5 +1,7 @@
 #include "sluice/gateway/runtime.hpp"
 
+#include <thread>
+
 #include <fmt/format.h>
 
 #include "sluice/core/config/load.hpp"
@@ -18,6 +20,11 @@ std::string stat_key(std::string_view route, std::string_view cluster, std::stri
   return k;
 }
 
+unsigned workers_of(const config::Config& cfg) {
+  return cfg.server.workers ? cfg.server.workers
+                            : std::max(1u, std::thread::hardware_concurrency());
+}
+
 Result<std::shared_ptr<const Runtime>> Runtime::build(std::shared_ptr<const config::Config> cfg,
                                                       upstream::Resolver& resolver) {
   auto rt = std::make_shared<Runtime>();
@@ -28,7 +35,7 @@ Result<std::shared_ptr<const Runtime>> Runtime::build(std::shared_ptr<const conf
 
   std::vector<std::shared_ptr<const upstream::Cluster>> clusters;
   for (std::size_t i = 0; i < cfg->clusters.size(); ++i) {
-    auto built = upstream::Cluster::build(cfg->clusters[i], i, resolver);
+    auto built = upstream::Cluster::build(cfg->clusters[i], i, resolver, workers_of(*cfg));
     if (!built) return built.error();
     clusters.push_back(std::move(*built));
   }

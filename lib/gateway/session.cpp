@@ -9,6 +9,7 @@
 
 #include "sluice/gateway/forward.hpp"
 #include "sluice/gateway/worker.hpp"
+#include "sluice/upstream/key_hash.hpp"
 #include "sluice/net/tls.hpp"
 
 namespace sluice::gateway {
@@ -408,6 +409,7 @@ net::awaitable<void> Session::handle_request() {
   }
   const auto& cluster = *x.cluster;
   auto& state = cluster.state();
+  const std::uint64_t hash = hash_key_of(cluster.config(), head);
 
   const auto& retry_cfg = x.route->cfg->retry;
   const bool retries = retry_cfg.attempts > 1;
@@ -422,13 +424,21 @@ net::awaitable<void> Session::handle_request() {
   for (;;) {
     ++x.attempts;
     x.reported = false;
-    if (!x.ep) x.ep = cluster.choose(*x.snap, failed);
+    if (!x.ep) x.ep = cluster.choose(*x.snap, w_.index(), failed, hash);
     if (!x.ep) {
       if (x.admission.is_probe()) state.breaker_gate().return_probe(x.admission);
       GatewayError e = no_healthy_upstream();
       co_await send_error(e);
       co_return;
     }
+    // Requests in flight per endpoint, for least_request; released when this try ends.
+    struct InFlight {
+      std::atomic<std::uint32_t>& n;
+      explicit InFlight(std::atomic<std::uint32_t>& c) : n(c) {
+        n.fetch_add(1, std::memory_order_relaxed);
+      }
+      ~InFlight() { n.fetch_sub(1, std::memory_order_relaxed); }
+    } in_flight_here(state.active(x.ep->index));
     auto outcome = co_await connect_upstream(allow_pooled);
     if (outcome == Outcome::ok) outcome = co_await send_request();
     if (outcome == Outcome::ok) outcome = co_await relay_response();
@@ -536,6 +546,32 @@ std::optional<upstream::RetryDecision> Session::decide_retry(int status,
   }
   x.retry_guard = std::move(*guard);
   return d;
+}
+
+std::uint64_t Session::hash_key_of(const config::Cluster& c, const net::MessageHead& head) const {
+  if (c.lb != config::LbPolicy::ring_hash && c.lb != config::LbPolicy::maglev) return 0;
+  switch (c.hash_key.source) {
+    case config::HashKey::Source::source_ip:
+      return upstream::key_hash(client_ip_);
+    case config::HashKey::Source::header:
+      return upstream::key_hash(head.get(c.hash_key.name));
+    case config::HashKey::Source::cookie: {
+      // Cookie: a=1; b=2
+      std::string_view cookies = head.get("cookie");
+      while (!cookies.empty()) {
+        auto semi = cookies.find(';');
+        std::string_view pair = cookies.substr(0, semi);
+        while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+        auto eq = pair.find('=');
+        if (eq != std::string_view::npos && pair.substr(0, eq) == c.hash_key.name)
+          return upstream::key_hash(pair.substr(eq + 1));
+        if (semi == std::string_view::npos) break;
+        cookies.remove_prefix(semi + 1);
+      }
+      return upstream::key_hash("");
+    }
+  }
+  return 0;
 }
 
 void Session::report_attempt() {

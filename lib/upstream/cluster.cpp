@@ -17,7 +17,7 @@ bool is_address_literal(const std::string& host) {
 }  // namespace
 
 Result<std::shared_ptr<const Cluster>> Cluster::build(const config::Cluster& cfg, std::size_t index,
-                                                      Resolver& resolver) {
+                                                      Resolver& resolver, std::size_t workers) {
   std::shared_ptr<Cluster> c(new Cluster(cfg));
   bool any_tls = cfg.tls.enabled;
   for (const auto& e : cfg.endpoints) any_tls = any_tls || e.tls;
@@ -55,6 +55,13 @@ Result<std::shared_ptr<const Cluster>> Cluster::build(const config::Cluster& cfg
   for (const auto& ep : c->endpoints_) names.push_back(ep.name);
   c->state_ = std::make_shared<ClusterState>(cfg, std::move(names), SystemClock::instance(),
                                              SeededRng::from_entropy().next());
+  for (std::size_t w = 0; w < std::max<std::size_t>(1, workers); ++w) {
+    auto wb = std::make_unique<WorkerBalancer>(WorkerBalancer{SeededRng::from_entropy(), nullptr});
+    BalancerOptions o;
+    o.first_index = w;
+    wb->balancer = make_balancer(cfg.lb, wb->rng, o);
+    c->balancers_.push_back(std::move(wb));
+  }
   return std::shared_ptr<const Cluster>(std::move(c));
 }
 
@@ -67,13 +74,19 @@ const Endpoint& Cluster::next_after(const Endpoint& prev) const {
   return endpoints_[(prev.index + 1) % endpoints_.size()];
 }
 
-const Endpoint* Cluster::choose(const ClusterSnapshot& snap, const Endpoint* exclude) const {
-  const auto& set = snap.routable;
-  if (set.empty()) return nullptr;
-  auto n = cursor_.fetch_add(1, std::memory_order_relaxed);
-  std::size_t pick = set[n % set.size()];
-  if (exclude && pick == exclude->index && set.size() > 1) pick = set[(n + 1) % set.size()];
-  return &endpoints_[pick];
+const Endpoint* Cluster::choose(const ClusterSnapshot& snap, std::size_t worker,
+                                const Endpoint* exclude, std::uint64_t hash) const {
+  if (snap.routable.empty()) return nullptr;
+  auto active = state_->active_view();
+  PickContext ctx{.hosts = snap.hosts,
+                  .hash = hash,
+                  .exclude = exclude ? exclude->index : kNoEndpoint,
+                  .panic = snap.panic,
+                  .active = &active,
+                  .table = snap.table.get()};
+  auto& wb = *balancers_[worker % balancers_.size()];
+  auto i = wb.balancer->pick(ctx);
+  return i && *i < endpoints_.size() ? &endpoints_[*i] : nullptr;
 }
 
 }  // namespace sluice::upstream

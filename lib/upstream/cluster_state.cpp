@@ -3,6 +3,8 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "sluice/upstream/key_hash.hpp"
+
 namespace sluice::upstream {
 
 namespace {
@@ -36,6 +38,7 @@ ClusterState::ClusterState(const config::Cluster& cfg, std::vector<std::string> 
       clock_(clock),
       rng_(seed),
       limits_(cfg.breaker),
+      active_(std::make_unique<std::atomic<std::uint32_t>[]>(names_.size())),
       health_(names_.size(), cfg.health_check.healthy_threshold,
               cfg.health_check.unhealthy_threshold),
       outlier_(cfg.outlier, names_.size(), rng_),
@@ -43,6 +46,7 @@ ClusterState::ClusterState(const config::Cluster& cfg, std::vector<std::string> 
       draining_(names_.size(), false),
       slow_start_(names_.size()),
       was_usable_(names_.size(), true) {
+  for (const auto& n : names_) ids_.push_back(key_hash(n));
   std::lock_guard lk(mu_);
   publish_locked(clock_.now());
   gate_.publish(breaker_, clock_.now());
@@ -135,6 +139,15 @@ void ClusterState::publish_locked(TimePoint now) {
     std::erase_if(set.endpoints, [&](std::size_t i) { return draining_[i]; });
   s->mode = set.mode;
   s->routable = std::move(set.endpoints);
+  s->panic = set.mode == RouteMode::panic_route_all ? Panic::yes : Panic::no;
+  s->hosts.resize(names_.size());
+  for (std::size_t i = 0; i < names_.size(); ++i)
+    s->hosts[i] = {draining_[i] ? 0.0 : s->endpoints[i].weight, s->endpoints[i].usable};
+  if (cfg_.lb == config::LbPolicy::ring_hash || cfg_.lb == config::LbPolicy::maglev) {
+    TableOptions o;
+    o.panic = s->panic;
+    s->table = build_table(cfg_.lb, s->hosts, ids_, o);
+  }
   s->version = ++version_;
   snap_.store(std::move(s));
 }

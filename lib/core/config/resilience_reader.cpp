@@ -328,18 +328,15 @@ void read_cluster_resilience(const TableReader& r, Cluster& cl) {
   r.number("panic_threshold", cl.panic_threshold, 0, 100);
   read_enum(r, "panic_mode", cl.panic_mode,
             {{"route_all", PanicMode::route_all}, {"fail_fast", PanicMode::fail_fast}});
-  // Load balancing beyond round robin, and the slow-start ramp that only weighted balancers
-  // honour, are refused until the balancers are wired into the gateway.
-  if (!refuse_unimplemented(r, "slow_start")) r.duration("slow_start", cl.slow_start, true);
-  if (!refuse_unimplemented(r, "lb_policy"))
-    read_enum(r, "lb_policy", cl.lb,
+  r.duration("slow_start", cl.slow_start, true);
+  read_enum(r, "lb_policy", cl.lb,
             {{"round_robin", LbPolicy::round_robin},
              {"weighted_round_robin", LbPolicy::weighted_round_robin},
              {"random", LbPolicy::random},
              {"least_request", LbPolicy::least_request},
              {"ring_hash", LbPolicy::ring_hash},
              {"maglev", LbPolicy::maglev}});
-  if (!refuse_unimplemented(r, "hash_key")) read_hash_key(r, cl.hash_key);
+  read_hash_key(r, cl.hash_key);
   if (r.has("hash_key") && cl.lb != LbPolicy::ring_hash && cl.lb != LbPolicy::maglev)
     r.fail("hash_key", "only ring_hash and maglev use a hash key",
            "set lb_policy = \"ring_hash\" or \"maglev\", or remove hash_key");

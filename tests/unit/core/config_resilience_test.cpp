@@ -58,8 +58,7 @@ TEST_CASE("config: resilience defaults are off and safe", "[config]") {
   CHECK(c.routes[0].retry.attempts == 1);
 }
 
-TEST_CASE("config: health checks, outlier detection, panic and the breaker are read",
-          "[config]") {
+TEST_CASE("config: health checks, outlier detection, panic and the breaker are read", "[config]") {
   auto c = ok(text(R"(panic_threshold = 30
 panic_mode = "fail_fast"
 [clusters.health_check]
@@ -106,6 +105,22 @@ open_time = "2s")"));
   CHECK(cl.breaker.open_time == 2s);
 }
 
+TEST_CASE("config: load balancing, hash keys and slow start", "[config]") {
+  auto c =
+      ok(text("lb_policy = \"ring_hash\"\nhash_key = \"header:X-User\"\nslow_start = \"30s\""));
+  CHECK(c.clusters[0].lb == LbPolicy::ring_hash);
+  CHECK(c.clusters[0].hash_key.source == HashKey::Source::header);
+  CHECK(c.clusters[0].hash_key.name == "x-user");
+  CHECK(c.clusters[0].slow_start == 30s);
+  CHECK(ok(text("lb_policy = \"maglev\"\nhash_key = \"cookie:sid\"")).clusters[0].hash_key.name ==
+        "sid");
+  CHECK(ok(text("lb_policy = \"least_request\"")).clusters[0].lb == LbPolicy::least_request);
+  CHECK(error(text("lb_policy = \"leastrequest\"")).find("did you mean \"least_request\"?") !=
+        std::string::npos);
+  CHECK(error(text("lb_policy = \"maglev\"\nhash_key = \"header:\"")).find("is not a hash key") !=
+        std::string::npos);
+}
+
 TEST_CASE("config: a route's retry table", "[config]") {
   auto c = ok(text("", R"([routes.retry]
 attempts = 3
@@ -129,9 +144,9 @@ budget_percent = 25)"));
 }
 
 TEST_CASE("config: resilience errors name the key and a fix", "[config]") {
-  CHECK(error(text("panic_mode = \"fail_fst\"")).find(
-            "clusters[0].panic_mode: unknown value \"fail_fst\" (hint: did you mean "
-            "\"fail_fast\"?)") != std::string::npos);
+  CHECK(error(text("panic_mode = \"fail_fst\""))
+            .find("clusters[0].panic_mode: unknown value \"fail_fst\" (hint: did you mean "
+                  "\"fail_fast\"?)") != std::string::npos);
   CHECK(error(text("[clusters.health_check]\nexpected_statuses = [\"2x\"]"))
             .find("clusters[0].health_check.expected_statuses[0]: is not a status") !=
         std::string::npos);
@@ -152,11 +167,9 @@ TEST_CASE("config: resilience errors name the key and a fix", "[config]") {
         std::string::npos);
 }
 
-TEST_CASE("config: keys this version does not enforce yet are refused, not ignored",
-          "[config]") {
-  for (std::string_view extra :
-       {"lb_policy = \"maglev\"", "slow_start = \"30s\"", "dns_refresh = \"10s\"",
-        "[clusters.bulkhead]\nmax_concurrent = 3", "[clusters.breaker]\nmax_connections = 3"}) {
+TEST_CASE("config: keys this version does not enforce yet are refused, not ignored", "[config]") {
+  for (std::string_view extra : {"dns_refresh = \"10s\"", "[clusters.bulkhead]\nmax_concurrent = 3",
+                                 "[clusters.breaker]\nmax_connections = 3"}) {
     INFO(extra);
     CHECK(error(text(extra)).find("is not implemented yet in this version") != std::string::npos);
   }
@@ -168,17 +181,53 @@ TEST_CASE("config: the man page documents every resilience key", "[config]") {
   std::ifstream in(std::string(SLUICE_SOURCE_DIR) + "/man/sluice.toml.5");
   std::stringstream man;
   man << in.rdbuf();
-  for (std::string_view key :
-       {"health_check", "outlier_detection", "panic_threshold", "panic_mode", "breaker",
-        "retry", "weight", "expected_statuses", "body_contains", "body_regex",
-        "no_traffic_interval", "healthy_threshold", "unhealthy_threshold", "consecutive_5xx",
-        "consecutive_gateway_failure", "base_ejection_time", "max_ejection_time",
-        "ejection_jitter", "max_ejection_percent", "success_rate_stdev_factor",
-        "failure_percentage_threshold", "latency_factor", "latency_floor", "minimum_requests",
-        "failure_rate_threshold", "slow_call_rate_threshold", "open_time", "max_open_time",
-        "half_open_probes", "attempts", "per_try_timeout", "deadline", "backoff_base",
-        "retry_after_max", "non_idempotent", "budget_percent", "budget_min_concurrency",
-        "fallback", "max_requests", "max_retries"}) {
+  for (std::string_view key : {"health_check",
+                               "outlier_detection",
+                               "panic_threshold",
+                               "panic_mode",
+                               "breaker",
+                               "retry",
+                               "weight",
+                               "expected_statuses",
+                               "body_contains",
+                               "body_regex",
+                               "no_traffic_interval",
+                               "healthy_threshold",
+                               "unhealthy_threshold",
+                               "consecutive_5xx",
+                               "consecutive_gateway_failure",
+                               "base_ejection_time",
+                               "max_ejection_time",
+                               "ejection_jitter",
+                               "max_ejection_percent",
+                               "success_rate_stdev_factor",
+                               "failure_percentage_threshold",
+                               "latency_factor",
+                               "latency_floor",
+                               "minimum_requests",
+                               "failure_rate_threshold",
+                               "slow_call_rate_threshold",
+                               "open_time",
+                               "max_open_time",
+                               "half_open_probes",
+                               "attempts",
+                               "per_try_timeout",
+                               "deadline",
+                               "backoff_base",
+                               "retry_after_max",
+                               "non_idempotent",
+                               "budget_percent",
+                               "budget_min_concurrency",
+                               "fallback",
+                               "max_requests",
+                               "max_retries",
+                               "lb_policy",
+                               "hash_key",
+                               "slow_start",
+                               "weighted_round_robin",
+                               "least_request",
+                               "ring_hash",
+                               "maglev"}) {
     INFO(key);
     CHECK(man.str().find(std::string(key)) != std::string::npos);
   }

@@ -67,6 +67,9 @@ class Runtime {
   std::vector<ListenerRuntime> listeners_;
 };
 
+// The number of worker threads the config asks for (server.workers, 0: one per core).
+unsigned workers_of(const config::Config& cfg);
+
 // The series key of requests that matched no route or failed before choosing an endpoint.
 std::string stat_key(std::string_view route, std::string_view cluster, std::string_view endpoint);
 

@@ -53,6 +53,8 @@ class Session {
   GatewayError breaker_open();
   // [routes.fallback] with a status: the configured answer, marked x-sluice-fallback: static.
   net::awaitable<void> send_static_fallback(const config::Fallback& fb);
+  // The request's key for ring_hash and maglev (cluster hash_key); 0 for other policies.
+  std::uint64_t hash_key_of(const config::Cluster& c, const net::MessageHead& head) const;
   // Tells the cluster's outlier detection and breaker how the attempt on x_->ep went.
   void report_attempt();
   // The [routes.retry] decision on the attempt that just failed (status 0: a transport failure

@@ -45,6 +45,7 @@ struct Shared {
 class Worker {
  public:
   Worker(Shared& shared, unsigned index, std::shared_ptr<log::LineSink> access_sink);
+  unsigned index() const { return index_; }
   ~Worker();
 
   // Binds one acceptor per listener (SO_REUSEPORT; port 0 must already be resolved to a real port

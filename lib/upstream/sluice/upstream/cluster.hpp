@@ -20,8 +20,9 @@ namespace sluice::upstream {
 class Cluster {
  public:
   // index: the cluster's position in the config, for error messages (clusters[INDEX]...).
+  // workers: how many threads will call choose(), each with its own index below that.
   static Result<std::shared_ptr<const Cluster>> build(const config::Cluster& cfg, std::size_t index,
-                                                      Resolver& resolver);
+                                                      Resolver& resolver, std::size_t workers = 1);
 
   const std::string& name() const { return cfg_.name; }
   const config::Cluster& config() const { return cfg_; }
@@ -32,9 +33,12 @@ class Cluster {
   const Endpoint& pick() const;
   // The next endpoint after `prev` (for a retry that should go elsewhere).
   const Endpoint& next_after(const Endpoint& prev) const;
-  // Round robin over the snapshot's routable endpoints, skipping `exclude` when another is
-  // there (a retry goes elsewhere). nullptr when none is routable.
-  const Endpoint* choose(const ClusterSnapshot& snap, const Endpoint* exclude = nullptr) const;
+  // The cluster's load balancer (lb_policy) over the snapshot, as worker `worker` (each worker
+  // owns a balancer), avoiding `exclude` when another endpoint is eligible (a retry goes
+  // elsewhere). `hash` is the request's key for ring_hash and maglev. nullptr when no endpoint is
+  // routable.
+  const Endpoint* choose(const ClusterSnapshot& snap, std::size_t worker,
+                         const Endpoint* exclude = nullptr, std::uint64_t hash = 0) const;
 
   // The live health, ejection and breaker state; shared by every worker.
   ClusterState& state() const { return *state_; }
@@ -46,6 +50,12 @@ class Cluster {
   std::shared_ptr<net::SslContext> tls_;
   std::shared_ptr<ClusterState> state_;
   mutable std::atomic<std::uint32_t> cursor_{0};
+  // One balancer per worker, each with its own Rng (neither is thread-safe).
+  struct WorkerBalancer {
+    SeededRng rng;
+    std::unique_ptr<Balancer> balancer;
+  };
+  std::vector<std::unique_ptr<WorkerBalancer>> balancers_;
 };
 
 }  // namespace sluice::upstream

@@ -20,6 +20,7 @@
 #include "sluice/core/config/schema.hpp"
 #include <nlohmann/json.hpp>
 
+#include "sluice/upstream/balancer.hpp"
 #include "sluice/upstream/breaker.hpp"
 #include "sluice/upstream/endpoint_state.hpp"
 #include "sluice/upstream/health_check.hpp"
@@ -44,6 +45,11 @@ struct ClusterSnapshot {
   // Below panic_threshold: route_all sends traffic to every endpoint, fail_fast to none.
   RouteMode mode = RouteMode::normal;
   std::vector<std::size_t> routable;  // the endpoints to balance over (routing_set())
+  // What the balancers read: per endpoint (weight 0 for drained ones, so not even panic routing
+  // picks them), panic routing, and the ring_hash / maglev table built from the same hosts.
+  std::vector<LbHost> hosts;
+  Panic panic = Panic::no;
+  std::shared_ptr<const HashTable> table;
   std::uint64_t version = 0;
 };
 
@@ -70,6 +76,12 @@ class ClusterState {
   bool breaker_enabled() const { return cfg_.breaker.enabled; }
   // Requests reported since the control thread last looked, for the no-traffic check interval.
   std::atomic<std::uint64_t> traffic{0};
+  // Requests in flight per endpoint, over every worker (least_request reads them).
+  std::atomic<std::uint32_t>& active(std::size_t endpoint) { return active_[endpoint]; }
+  ActiveRequests active_view() const {
+    return ActiveRequests(
+        std::span<const std::atomic<std::uint32_t>>(active_.get(), names_.size()));
+  }
 
   // --- control thread
   // Drains reported outcomes into the outlier detector and breaker, runs their timers, and
@@ -101,6 +113,8 @@ class ClusterState {
   std::atomic<std::shared_ptr<const ClusterSnapshot>> snap_;
   BreakerGate gate_;
   ResourceLimits limits_;
+  std::unique_ptr<std::atomic<std::uint32_t>[]> active_;
+  std::vector<std::uint64_t> ids_;  // key_hash of each endpoint name: stable hash-table ids
 
   std::mutex report_mu_;
   struct Report {
