@@ -98,6 +98,10 @@ void render_upstream_metrics(const Runtime& rt, std::string& out) {
       {"sluice_retries_total", "counter", "Upstream retries, by route and reason"},
       {"sluice_retry_budget_exhausted_total", "counter",
        "Retries not made because the retry budget was spent"},
+      {"sluice_bulkhead_in_flight", "gauge", "Requests holding a bulkhead slot"},
+      {"sluice_bulkhead_queued", "gauge", "Requests waiting for a bulkhead slot"},
+      {"sluice_bulkhead_rejected_total", "counter",
+       "Requests turned away by a full bulkhead queue (timeouts are counted as 503s)"},
       {"sluice_fallbacks_total", "counter",
        "Requests served by a route's fallback, by kind (cluster or static)"},
   };

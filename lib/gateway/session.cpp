@@ -410,6 +410,15 @@ net::awaitable<void> Session::handle_request() {
   const auto& cluster = *x.cluster;
   auto& state = cluster.state();
   const std::uint64_t hash = hash_key_of(cluster.config(), head);
+  upstream::Bulkhead::Permit bulkhead_slot;
+  if (cluster.config().bulkhead.max_concurrent > 0) {
+    auto permit = co_await enter_bulkhead(state.bulkhead());
+    if (!permit) {
+      if (x.admission.is_probe()) state.breaker_gate().return_probe(x.admission);
+      co_return;  // enter_bulkhead answered
+    }
+    bulkhead_slot = std::move(*permit);
+  }
 
   const auto& retry_cfg = x.route->cfg->retry;
   const bool retries = retry_cfg.attempts > 1;
@@ -546,6 +555,56 @@ std::optional<upstream::RetryDecision> Session::decide_retry(int status,
   }
   x.retry_guard = std::move(*guard);
   return d;
+}
+
+net::awaitable<std::optional<upstream::Bulkhead::Permit>> Session::enter_bulkhead(
+    upstream::Bulkhead& bulkhead) {
+  auto& x = *x_;
+  // A queued request is granted its slot by whichever thread releases one: the grant is posted
+  // to this worker, where it wakes the wait by cancelling the timer.
+  struct Wait {
+    explicit Wait(asio::any_io_executor ex) : timer(ex) {}
+    asio::steady_timer timer;
+    upstream::Bulkhead::Permit permit;
+    bool granted = false;
+  };
+  auto ex = co_await asio::this_coro::executor;
+  auto wait = std::make_shared<Wait>(ex);
+  auto entry = bulkhead.try_enter([wait, ex](upstream::Bulkhead::Permit p) {
+    auto shared = std::make_shared<upstream::Bulkhead::Permit>(std::move(p));
+    asio::post(ex, [wait, shared] {
+      wait->permit = std::move(*shared);
+      wait->granted = true;
+      wait->timer.cancel();
+    });
+  });
+  using Status = upstream::Bulkhead::Entry::Status;
+  if (entry.status == Status::admitted) co_return std::move(entry.permit);
+  const auto& cfg = x.cluster->config().bulkhead;
+  if (entry.status == Status::queued) {
+    wait->timer.expires_after(cfg.queue_timeout);
+    error_code ec;
+    co_await wait->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (wait->granted) co_return std::move(wait->permit);
+    // Timed out. If the grant raced the timeout, the posted grant releases the slot itself.
+    bulkhead.cancel(entry.ticket);
+    GatewayError e{
+        503,
+        "bulkhead_timeout",
+        fmt::format("no slot of cluster {}'s bulkhead ({} in flight) freed up within "
+                    "queue_timeout {}",
+                    x.cluster->name(), cfg.max_concurrent, format_duration(cfg.queue_timeout)),
+        {{"cluster", x.cluster->name()}}};
+    co_await send_error(e);
+    co_return std::nullopt;
+  }
+  GatewayError e{503,
+                 "bulkhead_full",
+                 fmt::format("cluster {}'s bulkhead is full: {} in flight and {} queued",
+                             x.cluster->name(), cfg.max_concurrent, cfg.max_queue),
+                 {{"cluster", x.cluster->name()}}};
+  co_await send_error(e);
+  co_return std::nullopt;
 }
 
 std::uint64_t Session::hash_key_of(const config::Cluster& c, const net::MessageHead& head) const {

@@ -38,6 +38,7 @@ ClusterState::ClusterState(const config::Cluster& cfg, std::vector<std::string> 
       clock_(clock),
       rng_(seed),
       limits_(cfg.breaker),
+      bulkhead_(cfg.bulkhead),
       active_(std::make_unique<std::atomic<std::uint32_t>[]>(names_.size())),
       health_(names_.size(), cfg.health_check.healthy_threshold,
               cfg.health_check.unhealthy_threshold),
@@ -282,6 +283,14 @@ void ClusterState::write_metrics(std::map<std::string, std::string>& families) c
     families["sluice_upstream_ejections_skipped_total"] +=
         fmt::format("sluice_upstream_ejections_skipped_total{{cluster=\"{}\",rule=\"{}\"}} {}\n", c,
                     to_string(rule), outlier_.skipped_by_cap(rule));
+  }
+  if (cfg_.bulkhead.max_concurrent > 0) {
+    families["sluice_bulkhead_in_flight"] +=
+        fmt::format("sluice_bulkhead_in_flight{{cluster=\"{}\"}} {}\n", c, bulkhead_.in_flight());
+    families["sluice_bulkhead_queued"] +=
+        fmt::format("sluice_bulkhead_queued{{cluster=\"{}\"}} {}\n", c, bulkhead_.queued());
+    families["sluice_bulkhead_rejected_total"] += fmt::format(
+        "sluice_bulkhead_rejected_total{{cluster=\"{}\"}} {}\n", c, bulkhead_.rejected_total());
   }
   families["sluice_upstream_panic"] += fmt::format("sluice_upstream_panic{{cluster=\"{}\"}} {}\n",
                                                    c, snap->mode == RouteMode::normal ? 0 : 1);

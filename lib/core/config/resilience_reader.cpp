@@ -341,8 +341,7 @@ void read_cluster_resilience(const TableReader& r, Cluster& cl) {
     r.fail("hash_key", "only ring_hash and maglev use a hash key",
            "set lb_policy = \"ring_hash\" or \"maglev\", or remove hash_key");
   if (auto t = r.table("breaker")) read_breaker(*t, r.path_of("breaker"), p, cl.breaker);
-  if (!refuse_unimplemented(r, "bulkhead"))
-    if (auto t = r.table("bulkhead")) read_bulkhead(*t, r.path_of("bulkhead"), p, cl.bulkhead);
+  if (auto t = r.table("bulkhead")) read_bulkhead(*t, r.path_of("bulkhead"), p, cl.bulkhead);
   if (!refuse_unimplemented(r, "dns_refresh")) r.duration("dns_refresh", cl.dns_refresh, true);
 }
 

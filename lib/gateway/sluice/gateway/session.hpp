@@ -10,6 +10,7 @@
 #include "sluice/core/clock.hpp"
 #include "sluice/gateway/error_response.hpp"
 #include "sluice/gateway/runtime.hpp"
+#include "sluice/upstream/limits.hpp"
 #include "sluice/upstream/retry.hpp"
 #include "sluice/net/asio.hpp"
 #include "sluice/net/http_parser.hpp"
@@ -53,6 +54,10 @@ class Session {
   GatewayError breaker_open();
   // [routes.fallback] with a status: the configured answer, marked x-sluice-fallback: static.
   net::awaitable<void> send_static_fallback(const config::Fallback& fb);
+  // A slot of the cluster's bulkhead, waiting up to queue_timeout in its queue; nullopt after
+  // answering 503 (bulkhead_full or bulkhead_timeout).
+  net::awaitable<std::optional<upstream::Bulkhead::Permit>> enter_bulkhead(
+      upstream::Bulkhead& bulkhead);
   // The request's key for ring_hash and maglev (cluster hash_key); 0 for other policies.
   std::uint64_t hash_key_of(const config::Cluster& c, const net::MessageHead& head) const;
   // Tells the cluster's outlier detection and breaker how the attempt on x_->ep went.

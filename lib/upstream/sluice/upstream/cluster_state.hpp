@@ -73,6 +73,8 @@ class ClusterState {
   BreakerGate& breaker_gate() { return gate_; }
   // [clusters.breaker] max_requests and max_retries, over every worker.
   ResourceLimits& limits() { return limits_; }
+  // [clusters.bulkhead]: requests in flight to the cluster, with a bounded queue.
+  Bulkhead& bulkhead() { return bulkhead_; }
   bool breaker_enabled() const { return cfg_.breaker.enabled; }
   // Requests reported since the control thread last looked, for the no-traffic check interval.
   std::atomic<std::uint64_t> traffic{0};
@@ -113,6 +115,7 @@ class ClusterState {
   std::atomic<std::shared_ptr<const ClusterSnapshot>> snap_;
   BreakerGate gate_;
   ResourceLimits limits_;
+  Bulkhead bulkhead_;
   std::unique_ptr<std::atomic<std::uint32_t>[]> active_;
   std::vector<std::uint64_t> ids_;  // key_hash of each endpoint name: stable hash-table ids
 
