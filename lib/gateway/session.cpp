@@ -8,8 +8,8 @@
 #include <fmt/format.h>
 
 #include "sluice/gateway/forward.hpp"
+#include "session_exchange.hpp"
 #include "sluice/gateway/worker.hpp"
-#include "sluice/upstream/key_hash.hpp"
 #include "sluice/net/tls.hpp"
 
 namespace sluice::gateway {
@@ -33,10 +33,6 @@ double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-bool is_idempotent(std::string_view m) {
-  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
-}
-
 // Moves unconsumed bytes to the front when the buffer is full, so a read has room.
 void make_room(std::vector<char>& buf, std::size_t& begin, std::size_t& end) {
   if (begin == end) {
@@ -49,60 +45,6 @@ void make_room(std::vector<char>& buf, std::size_t& begin, std::size_t& end) {
 }
 
 }  // namespace
-
-// Per-request state, kept across the requests of a connection so their strings keep capacity.
-struct Session::Exchange {
-  std::shared_ptr<const Runtime> rt;
-  const RouteRuntime* route = nullptr;
-  const upstream::Endpoint* ep = nullptr;
-  std::string request_id, method, path, target;
-  bool head_request = false, keep_alive = true, http10 = false, expect_continue = false;
-  bool request_done = false;                 // the whole request body has been read from the client
-  bool replayable = false;                   // ...and it all sat in buf_, so it can be sent again
-  std::size_t body_begin = 0, body_end = 0;  // raw body bytes in buf_ at the first send
-  bool reused = false;                       // the upstream connection came from the pool
-  bool head_built = false;                   // head_out_ holds this request's upstream head
-  bool response_started = false;
-  int status = 0;
-  std::size_t attempts = 0;
-  std::uint64_t bytes_in = 0, bytes_out = 0;
-  Clock::time_point start;
-  double connect_ms = -1, ttfb_ms = -1;
-  std::string_view error;
-  const upstream::Cluster* cluster = nullptr;  // the route's, or its fallback cluster
-  bool fallback = false;
-  std::shared_ptr<const upstream::ClusterSnapshot> snap;
-  upstream::BreakerAdmission admission;
-  bool reported = false;  // the current attempt's outcome went to the cluster state
-  TimePoint deadline{};   // over all tries ([routes.retry] deadline, else the route timeout)
-  // A retry decided in relay_response on the answer's status (the answer was discarded).
-  std::optional<upstream::RetryDecision> status_retry;
-  std::optional<upstream::RetryBudget::RetryGuard> retry_guard;
-  std::string explanation;  // why no endpoint could be used, for the access log
-
-  void reset() {
-    rt.reset();
-    route = nullptr;
-    ep = nullptr;
-    request_id.clear();
-    head_request = keep_alive = http10 = expect_continue = false;
-    request_done = replayable = reused = head_built = response_started = false;
-    body_begin = body_end = 0;
-    status = 0;
-    attempts = 0;
-    bytes_in = bytes_out = 0;
-    connect_ms = ttfb_ms = -1;
-    error = {};
-    cluster = nullptr;
-    fallback = false;
-    snap.reset();
-    admission = {};
-    reported = false;
-    status_retry.reset();
-    retry_guard.reset();
-    explanation.clear();
-  }
-};
 
 Session::Session(Worker& w, const ListenerRuntime& listener, std::string listener_name,
                  net::tcp::socket sock)
@@ -430,6 +372,7 @@ net::awaitable<void> Session::handle_request() {
   bool allow_pooled = true;
   std::size_t connect_failures = 0;
   const upstream::Endpoint* failed = nullptr;
+  std::optional<upstream::ResourceLimits::Guard> retry_slot;  // held while a retry runs
   for (;;) {
     ++x.attempts;
     x.reported = false;
@@ -475,7 +418,7 @@ net::awaitable<void> Session::handle_request() {
     std::optional<upstream::RetryDecision> decision = std::move(x.status_retry);
     x.status_retry.reset();
     if (!decision && retries && !x.response_started && x.replayable) decision = decide_retry();
-    std::optional<upstream::ResourceLimits::Guard> retry_slot;
+    retry_slot.reset();
     if (decision && decision->retry) {
       retry_slot = state.limits().try_acquire(upstream::Resource::retries);
       if (!retry_slot) decision->retry = false;  // breaker.max_retries in flight already
@@ -517,209 +460,6 @@ net::awaitable<void> Session::handle_request() {
     }
     co_return;
   }
-}
-
-std::optional<upstream::RetryDecision> Session::decide_retry(int status,
-                                                             std::string_view retry_after) {
-  auto& x = *x_;
-  const auto& cfg = x.route->cfg->retry;
-  if (cfg.attempts <= 1 || !x.replayable) return std::nullopt;
-  upstream::AttemptResult r;
-  std::string_view err = x.error;
-  if (status != 0)
-    r = upstream::AttemptResult::http(status, retry_after);
-  else if (err == "upstream_connect_error" || err == "upstream_connect_timeout" ||
-           err == "upstream_tls_error")
-    r = upstream::AttemptResult::connect_failure();
-  else if (err == "upstream_timeout")
-    r = upstream::AttemptResult::timeout();
-  else if (err == "upstream_reset")
-    r = upstream::AttemptResult::reset();
-  else
-    return std::nullopt;
-  upstream::RetryContext ctx;
-  ctx.attempt = static_cast<std::uint32_t>(x.attempts);
-  ctx.now = Clock::now();
-  ctx.deadline = x.deadline;
-  ctx.idempotent = upstream::idempotency_of(x.method);
-  ctx.wall_now = std::chrono::system_clock::now();
-  thread_local SeededRng rng = SeededRng::from_entropy();
-  auto d = x.route->retry->decide(r, ctx, rng);
-  if (!d.retry) return d;
-  x.retry_guard.reset();  // the previous retry's slot
-  auto guard = x.route->retry_budget->try_acquire_retry();
-  if (!guard) {
-    ++x.route->retry_counters->budget_exhausted;
-    d.retry = false;
-    return d;
-  }
-  x.retry_guard = std::move(*guard);
-  return d;
-}
-
-net::awaitable<std::optional<upstream::Bulkhead::Permit>> Session::enter_bulkhead(
-    upstream::Bulkhead& bulkhead) {
-  auto& x = *x_;
-  // A queued request is granted its slot by whichever thread releases one: the grant is posted
-  // to this worker, where it wakes the wait by cancelling the timer.
-  struct Wait {
-    explicit Wait(asio::any_io_executor ex) : timer(ex) {}
-    asio::steady_timer timer;
-    upstream::Bulkhead::Permit permit;
-    bool granted = false;
-  };
-  auto ex = co_await asio::this_coro::executor;
-  auto wait = std::make_shared<Wait>(ex);
-  auto entry = bulkhead.try_enter([wait, ex](upstream::Bulkhead::Permit p) {
-    auto shared = std::make_shared<upstream::Bulkhead::Permit>(std::move(p));
-    asio::post(ex, [wait, shared] {
-      wait->permit = std::move(*shared);
-      wait->granted = true;
-      wait->timer.cancel();
-    });
-  });
-  using Status = upstream::Bulkhead::Entry::Status;
-  if (entry.status == Status::admitted) co_return std::move(entry.permit);
-  const auto& cfg = x.cluster->config().bulkhead;
-  if (entry.status == Status::queued) {
-    wait->timer.expires_after(cfg.queue_timeout);
-    error_code ec;
-    co_await wait->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (wait->granted) co_return std::move(wait->permit);
-    // Timed out. If the grant raced the timeout, the posted grant releases the slot itself.
-    bulkhead.cancel(entry.ticket);
-    GatewayError e{
-        503,
-        "bulkhead_timeout",
-        fmt::format("no slot of cluster {}'s bulkhead ({} in flight) freed up within "
-                    "queue_timeout {}",
-                    x.cluster->name(), cfg.max_concurrent, format_duration(cfg.queue_timeout)),
-        {{"cluster", x.cluster->name()}}};
-    co_await send_error(e);
-    co_return std::nullopt;
-  }
-  GatewayError e{503,
-                 "bulkhead_full",
-                 fmt::format("cluster {}'s bulkhead is full: {} in flight and {} queued",
-                             x.cluster->name(), cfg.max_concurrent, cfg.max_queue),
-                 {{"cluster", x.cluster->name()}}};
-  co_await send_error(e);
-  co_return std::nullopt;
-}
-
-std::uint64_t Session::hash_key_of(const config::Cluster& c, const net::MessageHead& head) const {
-  if (c.lb != config::LbPolicy::ring_hash && c.lb != config::LbPolicy::maglev) return 0;
-  switch (c.hash_key.source) {
-    case config::HashKey::Source::source_ip:
-      return upstream::key_hash(client_ip_);
-    case config::HashKey::Source::header:
-      return upstream::key_hash(head.get(c.hash_key.name));
-    case config::HashKey::Source::cookie: {
-      // Cookie: a=1; b=2
-      std::string_view cookies = head.get("cookie");
-      while (!cookies.empty()) {
-        auto semi = cookies.find(';');
-        std::string_view pair = cookies.substr(0, semi);
-        while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-        auto eq = pair.find('=');
-        if (eq != std::string_view::npos && pair.substr(0, eq) == c.hash_key.name)
-          return upstream::key_hash(pair.substr(eq + 1));
-        if (semi == std::string_view::npos) break;
-        cookies.remove_prefix(semi + 1);
-      }
-      return upstream::key_hash("");
-    }
-  }
-  return 0;
-}
-
-void Session::report_attempt() {
-  auto& x = *x_;
-  if (x.reported || !x.ep || !x.route) return;
-  x.reported = true;
-  auto& state = x.cluster->state();
-  std::string_view err = x.error;
-  auto ttfb = std::chrono::duration_cast<Duration>(
-      std::chrono::duration<double, std::milli>(std::max(0.0, x.ttfb_ms)));
-  if (err.starts_with("downstream_")) {
-    // The client went away: says nothing about the endpoint.
-    if (x.admission.is_probe()) state.breaker_gate().return_probe(x.admission);
-    return;
-  }
-  upstream::Outcome o = err.starts_with("upstream_") && x.status == 0
-                            ? upstream::Outcome::gateway(ttfb)
-                            : upstream::Outcome::from_status(x.status, ttfb);
-  if (err.starts_with("upstream_") && x.status != 0)
-    o.kind = upstream::OutcomeKind::gateway_failure;
-  state.report(x.ep->index, o, x.admission);
-}
-
-GatewayError Session::no_healthy_upstream() {
-  auto& x = *x_;
-  const auto& cluster = *x.cluster;
-  auto explained = cluster.state().explain();
-  nlohmann::json eps = nlohmann::json::array();
-  std::string summary;
-  for (const auto& e : explained) {
-    eps.push_back(e.to_json());
-    if (!summary.empty()) summary += "; ";
-    summary += e.reason.empty() ? fmt::format("{}: {}", e.name, e.state)
-                                : fmt::format("{}: {}", e.name, e.reason);
-  }
-  x.explanation = summary;
-  std::string_view mode = upstream::to_string(x.snap->mode);
-  nlohmann::json details = {{"cluster", cluster.name()},
-                            {"mode", mode},
-                            {"usable", x.snap->usable},
-                            {"total", explained.size()},
-                            {"endpoints", std::move(eps)}};
-  std::string why = x.snap->mode == upstream::RouteMode::panic_fail_fast
-                        ? fmt::format(
-                              "{} of {} endpoints usable, below panic_threshold {}% "
-                              "(panic_mode fail_fast)",
-                              x.snap->usable, explained.size(), cluster.config().panic_threshold)
-                        : fmt::format("none of its {} endpoints is usable", explained.size());
-  return {503, "no_healthy_upstream",
-          fmt::format("no healthy upstream in cluster {}: {}", cluster.name(), why),
-          std::move(details)};
-}
-
-net::awaitable<void> Session::send_static_fallback(const config::Fallback& fb) {
-  auto& x = *x_;
-  if (x.request_id.empty()) w_.new_request_id(x.request_id);
-  bool close = !x.keep_alive || !x.request_done || closing_;
-  if (close) x.keep_alive = false;
-  head_out_.clear();
-  auto out = std::back_inserter(head_out_);
-  fmt::format_to(out, "HTTP/1.1 {} {}\r\n", fb.status, reason_phrase(fb.status));
-  for (const auto& [k, v] : fb.headers) fmt::format_to(out, "{}: {}\r\n", k, v);
-  fmt::format_to(out,
-                 "content-length: {}\r\nx-request-id: {}\r\nx-sluice-fallback: static\r\n{}\r\n",
-                 fb.body.size(), x.request_id, close ? "connection: close\r\n" : "");
-  if (!x.head_request) head_out_ += fb.body;
-  x.status = fb.status;
-  x.error = "fallback_static";
-  x.response_started = true;
-  set_deadline(w_.runtime()->config().server.idle_timeout);
-  error_code ec;
-  co_await client_.write(asio::buffer(head_out_), ec);
-  if (!ec) x.bytes_out += head_out_.size();
-}
-
-GatewayError Session::breaker_open() {
-  auto& x = *x_;
-  const auto& cluster = *x.cluster;
-  auto st = cluster.state().breaker_gate().snapshot();
-  std::string reason = st ? st->reason : std::string();
-  x.explanation = fmt::format("circuit breaker {}: {}",
-                              upstream::to_string(cluster.state().breaker_gate().state()), reason);
-  nlohmann::json details = {
-      {"cluster", cluster.name()},
-      {"breaker", std::string(upstream::to_string(cluster.state().breaker_gate().state()))},
-      {"reason", reason}};
-  return {503, "breaker_open",
-          fmt::format("the circuit breaker of cluster {} is open: {}", cluster.name(), reason),
-          std::move(details)};
 }
 
 net::awaitable<Session::Outcome> Session::connect_upstream(bool allow_pooled) {
@@ -928,7 +668,8 @@ net::awaitable<Session::Outcome> Session::relay_response() {
       if (ec.category() == asio::error::get_ssl_category()) x.error = "upstream_tls_error";
       // The upstream may have processed the request before closing, so only idempotent ones
       // are sent again here (a failed write, above, never reached it).
-      bool retry = !timed_out_ && nothing && x.reused && x.replayable && is_idempotent(x.method);
+      bool retry = !timed_out_ && nothing && x.reused && x.replayable &&
+                   upstream::idempotency_of(x.method) == upstream::Idempotent::yes;
       release_upstream(false);
       co_return retry ? Outcome::retry : Outcome::failed;
     }
