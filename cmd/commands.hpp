@@ -13,6 +13,7 @@ void add_serve(CLI::App& app);
 void add_config(CLI::App& app);
 void add_chaos(CLI::App& app);
 void add_probe(CLI::App& app);
+void add_diagnose(CLI::App& app);
 void add_version(CLI::App& app);
 
 }  // namespace sluice::cmd

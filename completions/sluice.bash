@@ -21,7 +21,7 @@ _sluice() {
             -c|--config|--listen|--to|--admin|--workers|--access-log|--log-level|--format|--report|--seed|--sluice|--control)
                 [[ ${COMP_WORDS[i+1]} == = ]] && ((i++))
                 ((i++)); continue ;;
-            -f|--file|-e|--expect|-X|--method|-H|--header|-d|--body|--max-redirects|--http-version|--cacert|--cert|--key|--key-password-env|--sni|--service|--send|--receive|--probe-timeout|--connect-timeout|--repeat|--interval|--timeout|--success-threshold|--concurrency)
+            -f|--file|-e|--expect|-X|--method|-H|--header|-d|--body|--max-redirects|--http-version|--cacert|--cert|--key|--key-password-env|--sni|--service|--send|--receive|--probe-timeout|--connect-timeout|--repeat|--interval|--timeout|--success-threshold|--concurrency|-a|--slow|--cert-warning)
                 [[ ${COMP_WORDS[i+1]} == = ]] && ((i++))
                 ((i++)); continue ;;
             =) continue ;;
@@ -38,7 +38,7 @@ _sluice() {
 
     case $cmd in
         "")
-            COMPREPLY=($(compgen -W "serve config chaos probe version -h --help --version" -- "$cur"))
+            COMPREPLY=($(compgen -W "serve config chaos probe diagnose version -h --help --version" -- "$cur"))
             ;;
         serve)
             case $prev in
@@ -175,6 +175,42 @@ _sluice() {
                 COMPREPLY=($(compgen -W "http:// https:// tcp:// grpc:// grpcs:// dns://" -- "$cur"))
                 compopt -o nospace 2>/dev/null
             fi
+            ;;
+        diagnose)
+            case $prev in
+                -c|--config)
+                    _sluice_files "$cur"; return 0 ;;
+                -a|--admin)
+                    COMPREPLY=($(compgen -W "http://127.0.0.1:9901" -- "$cur")); return 0 ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json junit" -- "$cur")); return 0 ;;
+                --report)
+                    if [[ $cur == *:* ]]; then
+                        local fmt=${cur%%:*}
+                        _sluice_files "${cur#*:}"
+                        [[ $COMP_WORDBREAKS == *:* ]] || COMPREPLY=("${COMPREPLY[@]/#/$fmt:}")
+                    else
+                        COMPREPLY=($(compgen -W "text: json: junit:" -- "$cur"))
+                        compopt -o nospace 2>/dev/null
+                    fi
+                    return 0 ;;
+                :)
+                    if [[ ${COMP_WORDS[COMP_CWORD-3]} == --report ]]; then
+                        _sluice_files "$cur"; return 0
+                    fi ;;
+                --timeout|--slow)
+                    COMPREPLY=($(compgen -W "300ms 1s 3s 5s 30s" -- "$cur")); return 0 ;;
+                --cert-warning)
+                    COMPREPLY=($(compgen -W "7d 14d 30d" -- "$cur")); return 0 ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -W "1 5 10 50" -- "$cur")); return 0 ;;
+            esac
+            if [[ $cur == : && ${COMP_WORDS[COMP_CWORD-2]} == --report ]]; then
+                _sluice_files ""
+                COMPREPLY=("${COMPREPLY[@]/#/:}")
+                return 0
+            fi
+            COMPREPLY=($(compgen -W "-h --help -c --config -a --admin --timeout --concurrency --slow --cert-warning --format --report" -- "$cur"))
             ;;
         version)
             COMPREPLY=($(compgen -W "-h --help" -- "$cur"))

@@ -2,7 +2,7 @@
 # vendor completions directory). Mirrors the CLI11 definitions in cmd/.
 
 function __sluice_no_command
-    not __fish_seen_subcommand_from serve config chaos probe version
+    not __fish_seen_subcommand_from serve config chaos probe diagnose version
 end
 
 function __sluice_config_needs_command
@@ -36,6 +36,7 @@ complete -c sluice -n __sluice_no_command -a serve -d 'Run the gateway'
 complete -c sluice -n __sluice_no_command -a config -d 'Check or generate configuration files'
 complete -c sluice -n __sluice_no_command -a chaos -d 'Run chaos drills, or their mocks standalone'
 complete -c sluice -n __sluice_no_command -a probe -d 'Probe HTTP(S), TCP, gRPC and DNS targets'
+complete -c sluice -n __sluice_no_command -a diagnose -d 'Explain why there is no healthy upstream'
 complete -c sluice -n __sluice_no_command -a version -d 'Print the version and build details'
 
 # sluice serve
@@ -121,3 +122,27 @@ complete -c sluice -n $probe -l report -x -a '(__sluice_probe_report_spec)' -d '
 
 # sluice version
 complete -c sluice -n '__fish_seen_subcommand_from version' -s h -l help -d 'Print the usage and exit'
+
+# sluice diagnose
+function __sluice_diagnose_report_spec
+    set -l tok (commandline -ct)
+    set -l tok (string replace -r -- '^--report=' '' $tok)
+    if string match -q -- '*:*' $tok
+        set -l fmt (string split -m 1 : -- $tok)[1]
+        for f in (__fish_complete_path (string split -m 1 : -- $tok)[2])
+            echo $fmt:$f
+        end
+    else
+        printf '%s\t%s\n' text: 'Readable report' json: 'JSON document' junit: 'JUnit XML'
+    end
+end
+set -l diagnose '__fish_seen_subcommand_from diagnose'
+complete -c sluice -n $diagnose -s h -l help -d 'Print the options and exit'
+complete -c sluice -n $diagnose -s c -l config -r -F -d 'Gateway config: probe every endpoint'
+complete -c sluice -n $diagnose -s a -l admin -x -a 'http://127.0.0.1:9901' -d 'Admin URL of a running gateway'
+complete -c sluice -n $diagnose -l timeout -x -a '300ms 1s 3s 5s 30s' -d 'Time limit of each check (default 3s)'
+complete -c sluice -n $diagnose -l concurrency -x -d 'Endpoints probed at once (default 10)'
+complete -c sluice -n $diagnose -l slow -x -a '250ms 500ms 1s 2s' -d 'Slower health answers are "slow" (default 1s)'
+complete -c sluice -n $diagnose -l cert-warning -x -a '7d 14d 30d' -d 'Sooner expiry is "cert_expiring" (default 14d)'
+complete -c sluice -n $diagnose -l format -x -a 'text json junit' -d 'Report on stdout'
+complete -c sluice -n $diagnose -l report -x -a '(__sluice_diagnose_report_spec)' -d 'Also write a report, FORMAT:PATH'

@@ -3,6 +3,7 @@
 #include "sluice/probe/diagnose.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <utility>
 
@@ -163,14 +164,15 @@ std::optional<ProbeFinding> probe_finding(const std::string& ep, const TargetRep
     switch (e.kind) {
       case ErrorKind::dns:
         return ProbeFinding{Verdict::unreachable, "dns",
-                            fmt::format("the name {} does not resolve: {}", t.host, msg),
+                            contains(msg, t.host)
+                                ? msg
+                                : fmt::format("the name {} does not resolve: {}", t.host, msg),
                             "check the endpoint's name in the config, and the resolver "
                             "(/etc/hosts, /etc/resolv.conf) of the machine the gateway runs on"};
       case ErrorKind::connect:
         if (contains(low, "timed out"))
           return ProbeFinding{
-              Verdict::unreachable, "connect",
-              fmt::format("connect to {} timed out: {}", ep, msg),
+              Verdict::unreachable, "connect", fmt::format("connect to {} timed out: {}", ep, msg),
               "the host is down or a firewall drops the packets; check that the host is up "
               "and the port is open to the gateway"};
         if (contains(low, "refused"))
@@ -183,8 +185,7 @@ std::optional<ProbeFinding> probe_finding(const std::string& ep, const TargetRep
                             "to it"};
       case ErrorKind::tls: {
         std::string fix =
-            contains(low, "expired")
-                ? "the certificate has expired; renew it"
+            contains(low, "expired") ? "the certificate has expired; renew it"
             : contains(low, "verify") || contains(low, "certificate") || contains(low, "issuer")
                 ? "set clusters.tls.ca_file to the CA that signed the endpoint's certificate, "
                   "or check clusters.tls.sni against the names in it"
@@ -295,7 +296,8 @@ Result<std::vector<GatewayCluster>> parse_admin_upstreams(std::string_view body)
     // Parse again with exceptions only to learn where it broke; the exception stays here.
     std::string where;
     try {
-      (void)Json::parse(body.begin(), body.end());
+      Json again = Json::parse(body.begin(), body.end());
+      (void)again;
     } catch (const Json::parse_error& e) {
       where = fmt::format(" (byte {})", e.byte);
     } catch (...) {
@@ -347,9 +349,8 @@ EndpointDiagnosis diagnose_endpoint(std::string cluster, std::string endpoint,
   std::optional<ProbeFinding> found;
   if (d.probe) found = probe_finding(d.endpoint, *d.probe);
   const GatewayEndpoint* gw = d.gateway ? &*d.gateway : nullptr;
-  const std::string undrain =
-      fmt::format("POST /admin/upstreams/{}/{}/undrain when the work on it is done", d.cluster,
-                  d.endpoint);
+  const std::string undrain = fmt::format(
+      "POST /admin/upstreams/{}/{}/undrain when the work on it is done", d.cluster, d.endpoint);
 
   if (gw && gw->state == "draining") {
     set(Verdict::draining, "gateway",
@@ -366,13 +367,15 @@ EndpointDiagnosis diagnose_endpoint(std::string cluster, std::string endpoint,
                           h->last_status, h->consecutive_failures,
                           h->last_check.empty() ? "" : ", last at " + h->last_check);
       if (h->last_status >= 500)
-        fix = "the service reports itself unhealthy; check its logs and the dependencies its "
-              "health check covers";
+        fix =
+            "the service reports itself unhealthy; check its logs and the dependencies its "
+            "health check covers";
       else if (h->last_status == 404 || h->last_status == 405)
         fix = "point clusters.health_check.path (and method) at the service's health endpoint";
       else
-        fix = "make the service answer an accepted status, or widen "
-              "clusters.health_check.expected_statuses";
+        fix =
+            "make the service answer an accepted status, or widen "
+            "clusters.health_check.expected_statuses";
     } else if (h && !h->last_error.empty()) {
       cause = fmt::format("the gateway's health check fails: {} ({} consecutive failures)",
                           h->last_error, h->consecutive_failures);
@@ -381,8 +384,9 @@ EndpointDiagnosis diagnose_endpoint(std::string cluster, std::string endpoint,
                           d.endpoint);
       else if (contains(lower(h->last_error), "timed out") ||
                contains(lower(h->last_error), "timeout"))
-        fix = "the service is slow or hangs; check its load, or raise "
-              "clusters.health_check.timeout";
+        fix =
+            "the service is slow or hangs; check its load, or raise "
+            "clusters.health_check.timeout";
     } else {
       cause = gw->reason.empty() ? "the gateway marks it unhealthy" : gw->reason;
     }
@@ -399,9 +403,8 @@ EndpointDiagnosis diagnose_endpoint(std::string cluster, std::string endpoint,
     if (o)
       cause = fmt::format("ejected by outlier detection ({}{}) until {} (in {}), ejection #{}",
                           o->rule.empty() ? "outlier" : o->rule,
-                          o->detail.empty() ? "" : ": " + o->detail,
-                          iso_in(now, o->ejected_for_ms), ms_text(o->ejected_for_ms),
-                          o->times_ejected);
+                          o->detail.empty() ? "" : ": " + o->detail, iso_in(now, o->ejected_for_ms),
+                          ms_text(o->ejected_for_ms), o->times_ejected);
     else
       cause = gw->reason.empty() ? "ejected by outlier detection" : gw->reason;
     std::string rule = o ? o->rule : std::string();
@@ -473,9 +476,9 @@ void summarize(ClusterDiagnosis& c) {
       c.cause += fmt::format("; the gateway is in panic mode ({})", c.gateway->mode);
   } else if (!all_ok) {
     c.verdict = "degraded";
-    c.cause = counts.empty() ? "some endpoints need attention"
-                             : fmt::format("{} of {} endpoints usable ({})", c.usable, c.total,
-                                           counts);
+    c.cause = counts.empty()
+                  ? "some endpoints need attention"
+                  : fmt::format("{} of {} endpoints usable ({})", c.usable, c.total, counts);
   } else {
     c.verdict = "ok";
     c.cause.clear();
@@ -553,11 +556,11 @@ Diagnosis run(const std::vector<Planned>& plan, const std::vector<GatewayCluster
     if (!err || err->kind != ErrorKind::connect || rep.target.kind == Kind::tcp ||
         contains(lower(err->message), "timed out"))
       continue;
-    auto t = parse_target(fmt::format(
-        "tcp://{}:{}",
-        rep.target.host.find(':') != std::string::npos ? "[" + rep.target.host + "]"
-                                                       : rep.target.host,
-        rep.target.port));
+    auto t = parse_target(fmt::format("tcp://{}:{}",
+                                      rep.target.host.find(':') != std::string::npos
+                                          ? "[" + rep.target.host + "]"
+                                          : rep.target.host,
+                                      rep.target.port));
     if (!t) continue;
     t->options.connect_timeout = options.timeout;
     ProbeResult again = env.probe(*t, options.timeout);

@@ -92,15 +92,15 @@ std::string_view to_string(Verdict v);
 bool is_usable(Verdict v);
 
 struct Thresholds {
-  Duration slow = 1s;              // a health answer slower than this is "slow"
+  Duration slow = 1s;                // a health answer slower than this is "slow"
   Duration cert_warning = 24h * 14;  // a certificate expiring sooner is "cert_expiring"
 };
 
 struct EndpointDiagnosis {
   std::string cluster;
-  std::string endpoint;  // host:port
-  std::string origin;    // config FILE:LINE:COL, or "admin"
-  std::optional<TargetReport> probe;      // what the outside probe saw (absent: not probed)
+  std::string endpoint;                    // host:port
+  std::string origin;                      // config FILE:LINE:COL, or "admin"
+  std::optional<TargetReport> probe;       // what the outside probe saw (absent: not probed)
   std::optional<GatewayEndpoint> gateway;  // what the gateway says (--admin)
   Verdict verdict = Verdict::ok;
   std::string phase;  // unreachable: dns, connect or tls; unhealthy: status, body, timeout, ...
