@@ -1,0 +1,20 @@
+// Text helpers shared by the reporters: UTF-8 decoding and repair, and XML escaping (JUnit).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sluice::text {
+
+// Decodes one UTF-8 code point at s[i], advancing i; an invalid sequence (overlong, surrogate,
+// truncated, out of range) gives U+FFFD and advances one byte.
+char32_t next_code_point(std::string_view s, std::size_t& i);
+void append_utf8(std::string& out, char32_t cp);
+// s with every invalid UTF-8 sequence replaced by U+FFFD.
+std::string valid_utf8(std::string_view s);
+// Escapes text for XML content or a double-quoted attribute. Characters XML 1.0 forbids (most
+// C0 controls, surrogates, U+FFFE/U+FFFF) are dropped and invalid UTF-8 becomes U+FFFD. In an
+// attribute, tabs and line breaks are written as character references so parsers keep them.
+std::string xml_escape(std::string_view s, bool attribute);
+
+}  // namespace sluice::text
