@@ -9,7 +9,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-CheckResult pass() { return {true, "", 200, 1ms}; }
+CheckResult pass() {
+  return {true, "", 200, 1ms};
+}
 CheckResult fail(std::string why = "status 503 not in 200-399") {
   return {false, std::move(why), 503, 1ms};
 }

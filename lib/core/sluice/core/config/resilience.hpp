@@ -26,8 +26,8 @@ struct HealthCheck {
   std::string method = "GET";
   std::string host;  // the Host header; default: the endpoint's host[:port]
   std::vector<std::pair<int, int>> expected_statuses{{200, 399}};  // inclusive ranges
-  std::string body_contains;  // empty: not checked
-  std::string body_regex;     // empty: not checked (ECMAScript)
+  std::string body_contains;                                       // empty: not checked
+  std::string body_regex;  // empty: not checked (ECMAScript)
   Duration interval = 5s;
   double jitter = 0.1;  // each interval is stretched by up to this fraction, at random
   Duration timeout = 1s;
@@ -44,8 +44,8 @@ struct OutlierDetection {
   Duration interval = 10s;  // how often the rate and latency rules run, and counters decay
   Duration base_ejection_time = 30s;  // times the endpoint's ejection count
   Duration max_ejection_time = 300s;
-  double ejection_jitter = 0.1;         // ejections last up to this fraction longer, at random
-  double max_ejection_percent = 50;     // at most floor(this% of N) endpoints ejected at once
+  double ejection_jitter = 0.1;      // ejections last up to this fraction longer, at random
+  double max_ejection_percent = 50;  // at most floor(this% of N) endpoints ejected at once
   // Success rate: eject below mean - stdev_factor * stdev of the endpoints' success rates.
   bool success_rate = true;
   std::uint32_t success_rate_minimum_hosts = 5;
@@ -76,18 +76,18 @@ struct HashKey {
 
 // [clusters.breaker]: resource limits and the error-rate / slow-call breaker.
 struct Breaker {
-  std::uint32_t max_connections = 1024;  // upstream connections open at once, all workers
-  std::uint32_t max_pending = 1024;      // requests waiting for a connection
-  std::uint32_t max_requests = 1024;     // requests in flight
-  std::uint32_t max_retries = 3;         // retries in flight
-  bool enabled = false;                  // the error-rate / slow-call breaker
-  Duration window = 10s;                 // the sliding window
-  std::uint32_t minimum_requests = 20;   // in the window, before the rates count
-  double failure_rate_threshold = 50;    // percent
+  std::uint32_t max_connections = 1024;   // upstream connections open at once, all workers
+  std::uint32_t max_pending = 1024;       // requests waiting for a connection
+  std::uint32_t max_requests = 1024;      // requests in flight
+  std::uint32_t max_retries = 3;          // retries in flight
+  bool enabled = false;                   // the error-rate / slow-call breaker
+  Duration window = 10s;                  // the sliding window
+  std::uint32_t minimum_requests = 20;    // in the window, before the rates count
+  double failure_rate_threshold = 50;     // percent
   double slow_call_rate_threshold = 100;  // percent; 100 with no slow calls never trips
   Duration slow_call_duration = 1s;
-  Duration open_time = 5s;       // the first open period; each reopening doubles it...
-  Duration max_open_time = 60s;  // ...up to this
+  Duration open_time = 5s;             // the first open period; each reopening doubles it...
+  Duration max_open_time = 60s;        // ...up to this
   std::uint32_t half_open_probes = 3;  // requests let through half-open; all must succeed
 };
 
@@ -113,16 +113,16 @@ struct Retry {
   std::uint32_t attempts = 1;  // tries in all, the first included; 1: no retries
   std::uint32_t on = static_cast<std::uint32_t>(RetryOn::connect_failure) |
                      static_cast<std::uint32_t>(RetryOn::reset);
-  std::vector<int> statuses;              // for retriable_status
+  std::vector<int> statuses;  // for retriable_status
   std::optional<Duration> per_try_timeout;
-  std::optional<Duration> deadline;       // over all tries; default: the route timeout
-  Duration backoff_base = 25ms;           // exponential with full jitter...
-  Duration backoff_max = 250ms;           // ...capped here
-  Duration retry_after_max = 10s;         // Retry-After is honoured up to this
-  bool non_idempotent = false;            // retry POST, PATCH and the like too
-  double budget_percent = 20;             // retries in flight <= this% of requests in flight...
+  std::optional<Duration> deadline;          // over all tries; default: the route timeout
+  Duration backoff_base = 25ms;              // exponential with full jitter...
+  Duration backoff_max = 250ms;              // ...capped here
+  Duration retry_after_max = 10s;            // Retry-After is honoured up to this
+  bool non_idempotent = false;               // retry POST, PATCH and the like too
+  double budget_percent = 20;                // retries in flight <= this% of requests in flight...
   std::uint32_t budget_min_concurrency = 3;  // ...or this many, whichever is larger
-  std::optional<Duration> hedge_delay;    // a second try after this delay; the first good wins
+  std::optional<Duration> hedge_delay;       // a second try after this delay; the first good wins
 
   bool retries_on(RetryOn c) const { return (on & static_cast<std::uint32_t>(c)) != 0; }
 };

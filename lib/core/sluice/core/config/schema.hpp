@@ -70,15 +70,15 @@ struct Route {
   std::vector<std::string> listeners;  // empty: every listener
   std::vector<std::string> hosts;      // empty: any; "*.example.com" matches subdomains
   PathMatch path_match = PathMatch::any;
-  std::string path;                    // the exact path, prefix or regex source
-  std::vector<std::string> methods;    // empty: any; upper case
+  std::string path;                            // the exact path, prefix or regex source
+  std::vector<std::string> methods;            // empty: any; upper case
   std::map<std::string, std::string> headers;  // lower-case name -> exact value
   std::string cluster;
-  std::optional<std::string> rewrite_prefix;   // replaces the matched prefix (prefix match only)
-  std::optional<std::string> host_rewrite;     // literal Host sent upstream
-  bool auto_host_rewrite = false;              // Host = the chosen endpoint's host[:port]
-  Duration timeout = 30s;                      // request sent -> response head received
-  Duration stream_idle_timeout = 5min;         // longest gap in either body stream
+  std::optional<std::string> rewrite_prefix;  // replaces the matched prefix (prefix match only)
+  std::optional<std::string> host_rewrite;    // literal Host sent upstream
+  bool auto_host_rewrite = false;             // Host = the chosen endpoint's host[:port]
+  Duration timeout = 30s;                     // request sent -> response head received
+  Duration stream_idle_timeout = 5min;        // longest gap in either body stream
   Retry retry;
   std::optional<Fallback> fallback;
   SourcePos pos;
@@ -86,8 +86,8 @@ struct Route {
 
 struct UpstreamTls {
   bool enabled = false;
-  std::string sni;        // default: the endpoint host when it is a name
-  std::string ca_file;    // default: the system store
+  std::string sni;      // default: the endpoint host when it is a name
+  std::string ca_file;  // default: the system store
   bool verify = true;
   std::string cert_file;  // client certificate (optional)
   std::string key_file;
@@ -97,7 +97,7 @@ struct UpstreamTls {
 
 struct Endpoint {
   HostPort address;
-  bool tls = false;         // from an https:// URL
+  bool tls = false;          // from an https:// URL
   std::uint32_t weight = 1;  // for weighted balancers and slow start
   SourcePos pos;
 };
