@@ -1,6 +1,7 @@
 // Fault execution for MockServer: terminal faults answer in place of the route; shaping faults wrap
 // the route's exchange in a ShapedExchange that delays, paces, cuts or corrupts its body writes.
 #include "fault_exec.hpp"
+#include "sluice/core/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -16,12 +17,7 @@ namespace {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using text::iequals;
 
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
   for (std::size_t pos = s.find(from); pos != std::string::npos;

@@ -9,17 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "sluice/chaos/mock_server.hpp"
+#include "sluice/core/text.hpp"
 
 namespace sluice::chaos {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using text::iequals;
 
 std::string_view path_of(std::string_view target) {
   std::size_t q = target.find('?');

@@ -36,6 +36,7 @@
 #include <fmt/format.h>
 
 #include "fault_exec.hpp"
+#include "sluice/core/text.hpp"
 
 namespace sluice::chaos {
 
@@ -47,15 +48,7 @@ using boost::system::error_code;
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
+using text::iequals;
 
 bool icontains_token(std::string_view value, std::string_view token) {
   // Comma-separated header values such as "keep-alive, Upgrade".

@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "run_scope.hpp"
+#include "sluice/core/text.hpp"
 
 namespace sluice::chaos::detail {
 
@@ -48,12 +49,7 @@ struct RequestView {
   double at_ms = 0;  // since its phase started
 };
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using text::iequals;
 
 const std::string* find_header(const RecordedRequest& r, std::string_view name) {
   for (const auto& [k, v] : r.request.headers)

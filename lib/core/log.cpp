@@ -59,7 +59,10 @@ bool enabled(Level level) {
 }
 
 std::string rfc3339_now() {
-  auto now = std::chrono::system_clock::now();
+  return rfc3339(std::chrono::system_clock::now());
+}
+
+std::string rfc3339(std::chrono::system_clock::time_point now) {
   auto secs = std::chrono::system_clock::to_time_t(now);
   auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;

@@ -8,6 +8,7 @@
 
 #include "sluice/probe/conditions.hpp"
 #include "sluice/probe/grpc_wire.hpp"
+#include "sluice/core/text.hpp"
 
 namespace sluice::probe {
 namespace {
@@ -31,12 +32,7 @@ Value version_number(const std::string& v) {
   return Value::number(n);
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using text::iequals;
 
 Value to_value(const json& j, std::string path) {
   switch (j.type()) {

@@ -1,29 +1,12 @@
 #include "sluice/upstream/cluster_state.hpp"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "sluice/core/log.hpp"
+#include "sluice/core/units.hpp"
 #include "sluice/upstream/key_hash.hpp"
 
 namespace sluice::upstream {
-
-namespace {
-
-std::string iso_time(std::chrono::system_clock::time_point t) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", tm, ms % 1000);
-}
-
-std::string ms_text(Duration d) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-  if (ms >= 10000) return fmt::format("{}s", ms / 1000);
-  return fmt::format("{}ms", ms);
-}
-
-}  // namespace
 
 nlohmann::json EndpointExplanation::to_json() const {
   nlohmann::json j = {{"endpoint", name}, {"state", state}};
@@ -159,8 +142,8 @@ std::string ClusterState::ejection_text(std::size_t i, TimePoint now) const {
   auto wall_until =
       clock_.wall() + std::chrono::duration_cast<std::chrono::system_clock::duration>(left);
   return fmt::format("ejected by outlier detection ({}: {}) until {} (in {}), ejection #{}",
-                     rep.rule ? to_string(*rep.rule) : "?", rep.detail, iso_time(wall_until),
-                     ms_text(left), rep.times_ejected);
+                     rep.rule ? to_string(*rep.rule) : "?", rep.detail, log::rfc3339(wall_until),
+                     format_duration(left), rep.times_ejected);
 }
 
 std::vector<EndpointExplanation> ClusterState::explain() const {
@@ -182,7 +165,7 @@ std::vector<EndpointExplanation> ClusterState::explain() const {
                                                                     : "TCP",
           cfg_.health_check.kind == config::HealthCheck::Kind::http ? cfg_.health_check.path
                                                                     : "connect",
-          iso_time(h.last_at), h.last.error);
+          log::rfc3339(h.last_at), h.last.error);
     } else if (outlier_.ejected(i)) {
       e.state = "ejected";
       e.reason = ejection_text(i, now);
@@ -216,7 +199,7 @@ nlohmann::json ClusterState::to_json() const {
                            {"consecutive_failures", h.failures},
                            {"transitions", h.transitions}};
       if (h.checked) {
-        hc["last_check"] = iso_time(h.last_at);
+        hc["last_check"] = log::rfc3339(h.last_at);
         hc["last_latency_ms"] = std::chrono::duration<double, std::milli>(h.last.latency).count();
         if (h.last.status) hc["last_status"] = h.last.status;
         if (!h.last.error.empty()) hc["last_error"] = h.last.error;

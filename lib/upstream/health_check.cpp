@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 
+#include "sluice/core/units.hpp"
 #include "sluice/net/http_parser.hpp"
 #include "sluice/net/stream.hpp"
 
@@ -60,14 +61,6 @@ std::string describe_statuses(const std::vector<std::pair<int, int>>& ranges) {
   return out;
 }
 
-namespace {
-
-std::string ms_text(Duration d) {
-  return fmt::format("{}ms", std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-}
-
-}  // namespace
-
 net::awaitable<CheckResult> check_endpoint(const Endpoint& ep, const config::HealthCheck& hc,
                                            net::SslContext* tls) {
   auto ex = co_await asio::this_coro::executor;
@@ -92,8 +85,8 @@ net::awaitable<CheckResult> check_endpoint(const Endpoint& ep, const config::Hea
     timer.cancel();
     res.latency = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - t0);
     res.passed = error.empty();
-    res.error =
-        timed_out ? fmt::format("timed out after {}", ms_text(hc.timeout)) : std::move(error);
+    res.error = timed_out ? fmt::format("timed out after {}", format_duration(hc.timeout))
+                          : std::move(error);
     if (timed_out) res.passed = false;
     return res;
   };

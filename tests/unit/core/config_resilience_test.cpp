@@ -121,6 +121,17 @@ TEST_CASE("config: load balancing, hash keys and slow start", "[config]") {
         std::string::npos);
 }
 
+TEST_CASE("config: a bulkhead", "[config]") {
+  auto c =
+      ok(text("[clusters.bulkhead]\nmax_concurrent = 8\nmax_queue = 4\nqueue_timeout = \"250ms\""));
+  CHECK(c.clusters[0].bulkhead.max_concurrent == 8);
+  CHECK(c.clusters[0].bulkhead.max_queue == 4);
+  CHECK(c.clusters[0].bulkhead.queue_timeout == 250ms);
+  CHECK(error(text("[clusters.bulkhead]\nmax_queue = 4"))
+            .find("clusters[0].bulkhead.max_concurrent: required key is missing") !=
+        std::string::npos);
+}
+
 TEST_CASE("config: a route's retry table", "[config]") {
   auto c = ok(text("", R"([routes.retry]
 attempts = 3
@@ -168,8 +179,8 @@ TEST_CASE("config: resilience errors name the key and a fix", "[config]") {
 }
 
 TEST_CASE("config: keys this version does not enforce yet are refused, not ignored", "[config]") {
-  for (std::string_view extra : {"dns_refresh = \"10s\"", "[clusters.bulkhead]\nmax_concurrent = 3",
-                                 "[clusters.breaker]\nmax_connections = 3"}) {
+  for (std::string_view extra : {"dns_refresh = \"10s\"", "[clusters.breaker]\nmax_connections = 3",
+                                 "[clusters.breaker]\nmax_pending = 3"}) {
     INFO(extra);
     CHECK(error(text(extra)).find("is not implemented yet in this version") != std::string::npos);
   }

@@ -1,6 +1,8 @@
 // Structured logging: JSON lines for events (stderr) and a line sink for access logs.
 #pragma once
 
+#include <chrono>
+
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -33,6 +35,8 @@ inline void info(std::string_view event, const nlohmann::ordered_json& f = {}) {
 
 // RFC 3339 UTC with milliseconds, e.g. 2026-11-25T12:00:00.123Z.
 std::string rfc3339_now();
+// t as 2026-11-25T12:00:00.123Z (UTC, milliseconds).
+std::string rfc3339(std::chrono::system_clock::time_point t);
 
 // An append-only line sink shared by threads. Callers hand it whole batches of lines, so one
 // write(2) carries many log lines and lines never interleave.

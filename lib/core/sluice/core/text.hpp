@@ -6,6 +6,18 @@
 
 namespace sluice::text {
 
+// ASCII case-insensitive equality (header names, methods, tokens).
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
 // Decodes one UTF-8 code point at s[i], advancing i; an invalid sequence (overlong, surrogate,
 // truncated, out of range) gives U+FFFD and advances one byte.
 char32_t next_code_point(std::string_view s, std::size_t& i);
