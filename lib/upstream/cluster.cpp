@@ -65,15 +65,6 @@ Result<std::shared_ptr<const Cluster>> Cluster::build(const config::Cluster& cfg
   return std::shared_ptr<const Cluster>(std::move(c));
 }
 
-const Endpoint& Cluster::pick() const {
-  auto n = cursor_.fetch_add(1, std::memory_order_relaxed);
-  return endpoints_[n % endpoints_.size()];
-}
-
-const Endpoint& Cluster::next_after(const Endpoint& prev) const {
-  return endpoints_[(prev.index + 1) % endpoints_.size()];
-}
-
 const Endpoint* Cluster::choose(const ClusterSnapshot& snap, std::size_t worker,
                                 const Endpoint* exclude, std::uint64_t hash) const {
   if (snap.routable.empty()) return nullptr;

@@ -231,7 +231,6 @@ nlohmann::json ClusterState::to_json() const {
                       {"total", names_.size()},
                       {"endpoints", std::move(eps)}};
   if (cfg_.breaker.enabled) {
-    auto st = gate_.snapshot();
     nlohmann::json b = {{"state", std::string(to_string(gate_.state()))}};
     if (!breaker_.reason().empty()) b["reason"] = breaker_.reason();
     b["openings"] = breaker_.transitions().to_open;

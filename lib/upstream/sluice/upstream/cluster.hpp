@@ -1,5 +1,6 @@
-// A cluster: its endpoints (resolved), its TLS client context and its load balancer.
-// Immutable once built, except the balancer's cursor, so every worker may share it.
+// A cluster: its endpoints (resolved), its TLS client context, its live state (ClusterState) and
+// one load balancer per worker. Immutable once built apart from those two, which are made for
+// concurrent use, so every worker may share it.
 #pragma once
 
 #include <atomic>
@@ -29,10 +30,6 @@ class Cluster {
   const std::vector<Endpoint>& endpoints() const { return endpoints_; }
   net::SslContext* tls_context() const { return tls_.get(); }
 
-  // Round robin over every endpoint, ignoring health (for tools that probe them all).
-  const Endpoint& pick() const;
-  // The next endpoint after `prev` (for a retry that should go elsewhere).
-  const Endpoint& next_after(const Endpoint& prev) const;
   // The cluster's load balancer (lb_policy) over the snapshot, as worker `worker` (each worker
   // owns a balancer), avoiding `exclude` when another endpoint is eligible (a retry goes
   // elsewhere). `hash` is the request's key for ring_hash and maglev. nullptr when no endpoint is
@@ -49,7 +46,6 @@ class Cluster {
   std::vector<Endpoint> endpoints_;
   std::shared_ptr<net::SslContext> tls_;
   std::shared_ptr<ClusterState> state_;
-  mutable std::atomic<std::uint32_t> cursor_{0};
   // One balancer per worker, each with its own Rng (neither is thread-safe).
   struct WorkerBalancer {
     SeededRng rng;
