@@ -63,9 +63,11 @@ bench: deps-bench build
 PREFIX ?= /usr/local
 install: build
 	install -D -m 0755 $(SLUICE) $(DESTDIR)$(PREFIX)/bin/sluice
-	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	  $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 	install -D -m 0644 completions/sluice.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/sluice
 	install -D -m 0644 completions/_sluice $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_sluice
 	install -D -m 0644 completions/sluice.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sluice.fish
