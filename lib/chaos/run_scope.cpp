@@ -21,6 +21,10 @@
 //                                 the sum of the samples of NAME in a scrape of the admin
 //                                 /metrics taken after the last phase, keeping those whose given
 //                                 labels match exactly (0 when none match)
+//   gateway.cluster("C").usable, .total, .mode, .breaker
+//   gateway.endpoint("C", mock="M").state, .healthy, .ejected, .times_ejected, .rule
+//                                 the gateway's upstream view after the last phase
+//                                 (run_scope_gateway.cpp)
 //   gateway.exit_code             the gateway's exit code (128+N when killed by signal N); null
 //                                 while it runs
 //   mock("NAME").requests         requests the mock received
@@ -308,6 +312,7 @@ void fill_run_scope(expr::MapScope& scope, const ClientStats& client, double sec
   });
 
   fill_mock_scope(scope, facts, window);
+  fill_gateway_upstreams(scope, facts);
   scope.define("proxy", [f](const Arguments& args) -> Result<Value> {
     auto name = one_string("proxy", args);
     if (!name) return name.take_error();

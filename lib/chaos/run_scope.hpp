@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "sluice/chaos/mock_server.hpp"
 #include "sluice/chaos/runner.hpp"
 #include "sluice/core/error.hpp"
@@ -52,12 +54,16 @@ struct RunFacts {
   std::optional<int> gateway_exit_code;  // once the gateway has exited
   std::optional<std::vector<MetricSample>> metrics;
   std::string metrics_error;  // why metrics is empty
+  // GET /admin/upstreams after the last phase, for gateway.cluster(...) and gateway.endpoint(...).
+  std::optional<nlohmann::json> upstreams;
+  std::string upstreams_error;
   struct Mock {
     std::uint64_t requests = 0;
     std::map<std::string, std::uint64_t, std::less<>> fired;  // by fault name, over the whole run
     std::map<std::string, std::uint64_t, std::less<>> by_phase;  // requests per phase
     std::vector<RecordedRequest> recorded;                       // labelled with their phase
     std::uint64_t dropped = 0;  // older requests no longer recorded
+    std::string address;        // "127.0.0.1:PORT", as gateway endpoints are named
   };
   struct Proxy {
     std::uint64_t connections = 0;
@@ -75,6 +81,10 @@ struct ScopeWindow {
   std::optional<double> from_ms;  // since the phase start
   std::optional<double> to_ms;
 };
+
+// Fills `scope` with gateway.cluster("NAME") and gateway.endpoint("CLUSTER", mock="NAME"), read
+// from the gateway's /admin/upstreams (run_scope_gateway.cpp).
+void fill_gateway_upstreams(expr::MapScope& scope, const RunFacts& facts);
 
 // Fills `scope` with mock("NAME") and the recorded requests it gives access to
 // (run_scope_mocks.cpp).

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "load_client.hpp"
 #include "run_scope.hpp"
@@ -423,7 +424,19 @@ class Runner {
       } else {
         facts_.metrics_error = fmt::format("GET http://{}/metrics: status {}", admin, r.status);
       }
+      get.path = "/admin/upstreams";
+      auto u = client.send(get);
+      auto doc = nlohmann::json::parse(u.body, nullptr, /*allow_exceptions=*/false);
+      if (u.status == 200 && doc.is_object())
+        facts_.upstreams = std::move(doc);
+      else
+        facts_.upstreams_error =
+            u.status == 0
+                ? fmt::format("GET http://{}/admin/upstreams: {}", admin, u.error)
+                : fmt::format("GET http://{}/admin/upstreams: status {}", admin, u.status);
     }
+    if (facts_.metrics_error.size() && facts_.upstreams_error.empty() && !facts_.upstreams)
+      facts_.upstreams_error = facts_.metrics_error;
     facts_.gateway_exit_code = gateway_->stop(kGatewayStopGrace);
   }
 
@@ -434,6 +447,7 @@ class Runner {
       f.fired = m.fired();
       for (const auto& [label, n] : m.server->label_counts()) f.by_phase[label] = n;
       f.recorded = m.server->recorded();
+      f.address = m.server->address();
       f.dropped = m.server->recorded_dropped();
       facts_.mocks[m.spec->name] = std::move(f);
     }

@@ -2,6 +2,7 @@
 #include "run_scope.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "sluice/core/expr/expr.hpp"
 
@@ -155,5 +156,46 @@ TEST_CASE("mock(...) counts and shows the recorded requests in view", "[chaos][s
     CHECK(f.error("mock(\"a\").first.heder").find("heder") != std::string::npos);
     CHECK(f.error("mock(\"b\").requests").find("no mock named \"b\"") != std::string::npos);
     CHECK(f.error("mock(\"a\").request(0.5)").find("request(0.5)") != std::string::npos);
+  }
+}
+
+TEST_CASE("gateway.cluster and gateway.endpoint read the gateway's upstream view",
+          "[chaos][scope]") {
+  Fixture f;
+  f.facts.has_gateway = true;
+  f.facts.mocks["b"].address = "127.0.0.1:9002";
+  f.facts.upstreams = nlohmann::json::parse(R"({"clusters": [
+    {"cluster": "up", "mode": "normal", "usable": 1, "total": 2,
+     "breaker": {"state": "open"},
+     "endpoints": [
+       {"endpoint": "127.0.0.1:9001", "state": "healthy", "health_check": {"healthy": true}},
+       {"endpoint": "127.0.0.1:9002", "state": "ejected",
+        "outlier": {"ejected": true, "rule": "consecutive_5xx", "times_ejected": 2}}]}]})");
+  CHECK(f.holds("gateway.cluster(\"up\").usable == 1 and gateway.cluster(\"up\").total == 2"));
+  CHECK(
+      f.holds("gateway.cluster(\"up\").mode == \"normal\" and gateway.cluster(\"up\").breaker == "
+              "\"open\""));
+  CHECK(f.holds("gateway.endpoint(\"up\", mock=\"b\").state == \"ejected\""));
+  CHECK(
+      f.holds("gateway.endpoint(\"up\", mock=\"b\").rule == \"consecutive_5xx\" and "
+              "gateway.endpoint(\"up\", mock=\"b\").times_ejected == 2"));
+  CHECK(
+      f.holds("gateway.endpoint(\"up\", \"127.0.0.1:9001\").healthy and "
+              "gateway.endpoint(\"up\", \"127.0.0.1:9001\").rule == null"));
+  CHECK(f.error("gateway.cluster(\"uq\").usable").find("did you mean \"up\"?") !=
+        std::string::npos);
+  CHECK(f.error("gateway.endpoint(\"up\", mock=\"c\").state").find("no mock named \"c\"") !=
+        std::string::npos);
+  CHECK(f.error("gateway.endpoint(\"up\")").find("takes a cluster and an endpoint") !=
+        std::string::npos);
+  CHECK(f.error("gateway.endpoint(\"up\", \"1.2.3.4:1\").state").find("has no endpoint") !=
+        std::string::npos);
+
+  SECTION("a malformed view is an error, not a crash") {
+    f.facts.upstreams = nlohmann::json::parse(R"({"clusters": 3})");
+    CHECK(f.error("gateway.cluster(\"up\").usable").find("unavailable") != std::string::npos);
+    f.facts.upstreams.reset();
+    f.facts.upstreams_error = "GET /admin/upstreams: status 500";
+    CHECK(f.error("gateway.cluster(\"up\").usable").find("status 500") != std::string::npos);
   }
 }
