@@ -98,6 +98,8 @@ void render_upstream_metrics(const Runtime& rt, std::string& out) {
       {"sluice_retries_total", "counter", "Upstream retries, by route and reason"},
       {"sluice_retry_budget_exhausted_total", "counter",
        "Retries not made because the retry budget was spent"},
+      {"sluice_hedges_total", "counter", "Hedged tries sent (routes.retry.hedge_delay)"},
+      {"sluice_hedge_wins_total", "counter", "Requests answered by their hedge, not the first try"},
       {"sluice_bulkhead_in_flight", "gauge", "Requests holding a bulkhead slot"},
       {"sluice_bulkhead_queued", "gauge", "Requests waiting for a bulkhead slot"},
       {"sluice_bulkhead_rejected_total", "counter",
@@ -132,6 +134,11 @@ void render_upstream_metrics(const Runtime& rt, std::string& out) {
     families["sluice_retry_budget_exhausted_total"] +=
         fmt::format("sluice_retry_budget_exhausted_total{{route=\"{}\"}} {}\n", r.cfg->name,
                     k.budget_exhausted.load());
+    if (!r.cfg->retry.hedge_delay) continue;
+    families["sluice_hedges_total"] +=
+        fmt::format("sluice_hedges_total{{route=\"{}\"}} {}\n", r.cfg->name, k.hedges.load());
+    families["sluice_hedge_wins_total"] += fmt::format(
+        "sluice_hedge_wins_total{{route=\"{}\"}} {}\n", r.cfg->name, k.hedge_wins.load());
   }
   for (const auto& f : kFamilies) {
     auto it = families.find(f.name);

@@ -55,6 +55,7 @@ Result<std::shared_ptr<const Runtime>> Runtime::build(std::shared_ptr<const conf
     for (const auto& ep : rr.cluster->endpoints())
       rr.stat_keys.push_back(stat_key(r.name, rr.cluster->name(), ep.name));
     rr.retry = std::make_shared<upstream::RetryPolicy>(r.retry);
+    rr.hedge = std::make_shared<upstream::HedgePolicy>(r.retry);
     rr.retry_budget = std::make_shared<upstream::RetryBudget>(r.retry);
     rr.retry_counters = std::make_shared<RetryCounters>();
     rt->routes_.push_back(std::move(rr));

@@ -7,8 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "sluice/gateway/forward.hpp"
+#include "response_head.hpp"
 #include "session_exchange.hpp"
+#include "sluice/gateway/forward.hpp"
 #include "sluice/gateway/worker.hpp"
 #include "sluice/net/tls.hpp"
 
@@ -21,7 +22,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::uint32_t kUpstreamHeaderLimit = 64 * 1024;
 // An idle keep-alive connection holds only this much (thousands of them must stay cheap);
 // bodies stream through kBodyBufferSize.
 constexpr std::size_t kClientBufferSize = 4 * 1024;
@@ -391,8 +391,10 @@ net::awaitable<void> Session::handle_request() {
       }
       ~InFlight() { n.fetch_sub(1, std::memory_order_relaxed); }
     } in_flight_here(state.active(x.ep->index));
-    auto outcome = co_await connect_upstream(allow_pooled);
-    if (outcome == Outcome::ok) outcome = co_await send_request();
+    // Only a first try whose whole request is buffered is hedged: the hedge sends it again.
+    bool hedge = x.attempts == 1 && x.route->hedge->enabled() && x.request_done && x.replayable;
+    auto outcome =
+        hedge ? co_await hedged_try(allow_pooled, hash) : co_await single_try(allow_pooled);
     if (outcome == Outcome::ok) outcome = co_await relay_response();
     if (outcome == Outcome::ok) {
       report_attempt();
@@ -483,53 +485,61 @@ net::awaitable<Session::Outcome> Session::connect_upstream(bool allow_pooled) {
   auto t0 = Clock::now();
   up_ = std::make_unique<net::Stream>(net::tcp::socket(w_.io()));
   ++w_.stats().upstream_active;
-  error_code ec;
-  co_await up_->socket().async_connect(x.ep->address,
-                                       asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    x.error = timed_out_ ? "upstream_connect_timeout" : "upstream_connect_error";
+  std::string_view err = co_await dial(*x.ep, up_, timed_out_);
+  if (!err.empty()) {
+    x.error = err;
     release_upstream(false);
     co_return Outcome::failed;
   }
-  up_->socket().set_option(net::tcp::no_delay(true), ec);
-  if (x.ep->tls) {
-    auto tls = std::make_unique<net::Stream>(std::move(up_->socket()), *cluster.tls_context());
-    up_ = std::move(tls);
-    const auto& t = cluster.config().tls;
-    std::string verify_name = x.ep->server_name.empty() ? x.ep->host : x.ep->server_name;
-    net::prepare_client_stream(*up_->tls(), x.ep->server_name, verify_name, t.verify);
-    co_await up_->handshake(asio::ssl::stream_base::client, ec);
-    if (ec) {
-      x.error = timed_out_ ? "upstream_connect_timeout" : "upstream_tls_error";
-      release_upstream(false);
-      co_return Outcome::failed;
-    }
-  }
-  w_.pool().note_created();
   x.connect_ms = ms_since(t0);
   co_return Outcome::ok;
 }
 
+net::awaitable<std::string_view> Session::dial(const upstream::Endpoint& ep,
+                                               std::unique_ptr<net::Stream>& s,
+                                               const bool& timed_out) {
+  const auto& cluster = *x_->cluster;
+  error_code ec;
+  co_await s->socket().async_connect(ep.address, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return timed_out ? "upstream_connect_timeout" : "upstream_connect_error";
+  s->socket().set_option(net::tcp::no_delay(true), ec);
+  if (ep.tls) {
+    auto tls = std::make_unique<net::Stream>(std::move(s->socket()), *cluster.tls_context());
+    s = std::move(tls);
+    const auto& t = cluster.config().tls;
+    std::string verify_name = ep.server_name.empty() ? ep.host : ep.server_name;
+    net::prepare_client_stream(*s->tls(), ep.server_name, verify_name, t.verify);
+    co_await s->handshake(asio::ssl::stream_base::client, ec);
+    if (ec) co_return timed_out ? "upstream_connect_timeout" : "upstream_tls_error";
+  }
+  w_.pool().note_created();
+  co_return std::string_view{};
+}
+
+void Session::build_upstream_head(std::string& out, const upstream::Endpoint& ep) const {
+  const auto& route = *x_->route->cfg;
+  UpstreamRequestContext ctx;
+  ctx.target = x_->target;
+  if (route.host_rewrite)
+    ctx.host_override = *route.host_rewrite;
+  else if (route.auto_host_rewrite)
+    ctx.host_override = ep.host_header;
+  ctx.default_host = ep.host_header;
+  ctx.client_address = client_ip_;
+  ctx.client_tls = tls_;
+  ctx.request_id = x_->request_id;
+  write_upstream_request_head(out, req_.head(), ctx);
+}
+
 net::awaitable<Session::Outcome> Session::send_request() {
   auto& x = *x_;
-  const auto& head = req_.head();
   const auto& route = *x.route->cfg;
   phase_ = Phase::body;
   timed_out_ = false;
   set_deadline(route.stream_idle_timeout);
   // Rebuilt on a retry only when the Host depends on the endpoint.
   if (!x.head_built || route.auto_host_rewrite) {
-    UpstreamRequestContext ctx;
-    ctx.target = x.target;
-    if (route.host_rewrite)
-      ctx.host_override = *route.host_rewrite;
-    else if (route.auto_host_rewrite)
-      ctx.host_override = x.ep->host_header;
-    ctx.default_host = x.ep->host_header;
-    ctx.client_address = client_ip_;
-    ctx.client_tls = tls_;
-    ctx.request_id = x.request_id;
-    write_upstream_request_head(head_out_, head, ctx);
+    build_upstream_head(head_out_, *x.ep);
     x.head_built = true;
   }
   error_code ec;
@@ -603,78 +613,53 @@ net::awaitable<Session::Outcome> Session::send_request() {
   co_return Outcome::ok;
 }
 
-net::awaitable<Session::Outcome> Session::relay_response() {
+Duration Session::try_wait() const {
+  const auto& route = *x_->route->cfg;
+  // Each try waits at most per_try_timeout (default: the route timeout), and never past the
+  // deadline of all tries.
+  Duration wait = route.retry.per_try_timeout ? *route.retry.per_try_timeout : route.timeout;
+  if (route.retry.attempts > 1) {
+    auto left = std::chrono::duration_cast<Duration>(x_->deadline - Clock::now());
+    wait = std::max(Duration{0}, std::min(wait, left));
+  }
+  return wait;
+}
+
+net::awaitable<Session::Outcome> Session::single_try(bool allow_pooled) {
+  auto outcome = co_await connect_upstream(allow_pooled);
+  if (outcome == Outcome::ok) outcome = co_await send_request();
+  if (outcome == Outcome::ok) outcome = co_await await_response();
+  co_return outcome;
+}
+
+net::awaitable<Session::Outcome> Session::await_response() {
   auto& x = *x_;
-  const auto& route = *x.route->cfg;
   if (ubuf_.empty()) ubuf_ = w_.take_buffer();
-  std::size_t ub = 0, ue = 0;
   phase_ = Phase::upstream;
   timed_out_ = false;
-  {
-    // Each try waits at most per_try_timeout (default: the route timeout), and never past the
-    // deadline of all tries.
-    Duration wait = route.retry.per_try_timeout ? *route.retry.per_try_timeout : route.timeout;
-    if (route.retry.attempts > 1) {
-      auto left = std::chrono::duration_cast<Duration>(x.deadline - Clock::now());
-      wait = std::max(Duration{0}, std::min(wait, left));
-    }
-    set_deadline(wait);
-  }
-  auto sent_at = Clock::now();
+  set_deadline(try_wait());
+  ResponseBuffer rb(ubuf_);
   error_code ec;
-  ParseError perr = ParseError::none;
-
-  auto reset_parser = [&] {
-    res_.reset(kUpstreamHeaderLimit, 0);
-    if (x.head_request) res_.skip_body();
-  };
-  reset_parser();
-  std::size_t head_at = 0;  // where the response head starts; see read_head() for why
-  for (;;) {
-    if (ue > ub) {
-      std::size_t n = res_.feed(ubuf_.data() + ub, ue - ub, perr);
-      ub += n;
-      if (res_.header_done()) {
-        int st = res_.head().status;
-        if (st >= 100 && st < 200 && st != 101) {  // interim responses are not forwarded
-          reset_parser();
-          head_at = ub;
-          continue;
-        }
-        break;
-      }
-      if (perr != ParseError::need_more) {
-        x.error = "upstream_bad_response";
-        release_upstream(false);
-        co_return Outcome::failed;
-      }
-    }
-    if (ue == ubuf_.size()) {
-      if (head_at == 0) {  // a head larger than the whole buffer
-        x.error = "upstream_bad_response";
-        release_upstream(false);
-        co_return Outcome::failed;
-      }
-      std::memmove(ubuf_.data(), ubuf_.data() + head_at, ue - head_at);
-      ue -= head_at;
-      head_at = ub = 0;
-      reset_parser();
-    }
-    std::size_t n = co_await up_->read_some(asio::buffer(ubuf_.data() + ue, ubuf_.size() - ue), ec);
-    if (ec || n == 0) {
-      bool nothing = ue == 0 && x.ttfb_ms < 0;
-      x.error = timed_out_ ? "upstream_timeout" : "upstream_reset";
-      // TLS 1.3 servers reject a client certificate after the handshake, with an alert.
-      if (ec.category() == asio::error::get_ssl_category()) x.error = "upstream_tls_error";
-      // The upstream may have processed the request before closing, so only idempotent ones
-      // are sent again here (a failed write, above, never reached it).
-      bool retry = !timed_out_ && nothing && x.reused && x.replayable &&
-                   upstream::idempotency_of(x.method) == upstream::Idempotent::yes;
-      release_upstream(false);
-      co_return retry ? Outcome::retry : Outcome::failed;
-    }
-    if (x.ttfb_ms < 0) x.ttfb_ms = ms_since(sent_at);
-    ue += n;
+  auto read = co_await read_response_head(*up_, res_, rb, x.head_request, ec);
+  ub_ = rb.ub;
+  ue_ = rb.ue;
+  x.ttfb_ms = rb.ttfb_ms;
+  if (read == HeadRead::bad_response) {
+    x.error = "upstream_bad_response";
+    release_upstream(false);
+    co_return Outcome::failed;
+  }
+  if (read == HeadRead::closed) {
+    bool nothing = rb.ue == 0 && rb.ttfb_ms < 0;
+    x.error = timed_out_ ? "upstream_timeout" : "upstream_reset";
+    // TLS 1.3 servers reject a client certificate after the handshake, with an alert.
+    if (ec.category() == asio::error::get_ssl_category()) x.error = "upstream_tls_error";
+    // The upstream may have processed the request before closing, so only idempotent ones
+    // are sent again here (a failed write, above, never reached it).
+    bool retry = !timed_out_ && nothing && x.reused && x.replayable &&
+                 upstream::idempotency_of(x.method) == upstream::Idempotent::yes;
+    release_upstream(false);
+    co_return retry ? Outcome::retry : Outcome::failed;
   }
 
   // A status the route retries on: try again instead of answering, when the policy, the
@@ -693,7 +678,15 @@ net::awaitable<Session::Outcome> Session::relay_response() {
       }
     }
   }
+  co_return Outcome::ok;
+}
 
+net::awaitable<Session::Outcome> Session::relay_response() {
+  auto& x = *x_;
+  const auto& route = *x.route->cfg;
+  std::size_t ub = ub_, ue = ue_;
+  error_code ec;
+  ParseError perr = ParseError::none;
   // The head is in; answer the client.
   const auto& head = res_.head();
   phase_ = Phase::response;

@@ -99,6 +99,25 @@ HttpParser::HttpParser(Kind kind) : impl_(std::make_unique<Impl>()) {
 
 HttpParser::~HttpParser() = default;
 
+void HttpParser::rebind() noexcept {
+  if (impl_->req) {
+    impl_->req->head = &head_;
+    impl_->req->pieces = &pieces_;
+  }
+  if (impl_->res) {
+    impl_->res->head = &head_;
+    impl_->res->pieces = &pieces_;
+  }
+}
+
+void HttpParser::swap(HttpParser& other) noexcept {
+  impl_.swap(other.impl_);
+  std::swap(head_, other.head_);
+  std::swap(pieces_, other.pieces_);
+  rebind();
+  other.rebind();
+}
+
 void HttpParser::reset(std::uint32_t header_limit, std::uint64_t body_limit) {
   head_.method = head_.target = head_.reason = {};
   head_.status = 0;

@@ -290,7 +290,12 @@ void read_retry(const toml::table& t, std::string path, Problems& p, Retry& rt) 
   r.boolean("non_idempotent", rt.non_idempotent);
   r.number("budget_percent", rt.budget_percent, 0, 100);
   r.integer("budget_min_concurrency", rt.budget_min_concurrency, 0, 1000000);
-  if (!refuse_unimplemented(r, "hedge_delay") && r.duration("hedge_delay", d)) rt.hedge_delay = d;
+  if (r.duration("hedge_delay", d)) {
+    rt.hedge_delay = d;
+    if (rt.attempts < 2)
+      r.fail("hedge_delay", "needs attempts = 2 or more: the hedge is one of the tries",
+             "set attempts = 2 (a hedge and no retry) or more, or remove hedge_delay");
+  }
 }
 
 void read_fallback(const toml::table& t, std::string path, Problems& p, Fallback& f,

@@ -184,8 +184,12 @@ TEST_CASE("config: keys this version does not enforce yet are refused, not ignor
     INFO(extra);
     CHECK(error(text(extra)).find("is not implemented yet in this version") != std::string::npos);
   }
-  CHECK(error(text("", "[routes.retry]\nhedge_delay = \"50ms\""))
-            .find("routes[0].retry.hedge_delay: is not implemented yet") != std::string::npos);
+}
+
+TEST_CASE("config: hedge_delay needs a second attempt", "[config]") {
+  CHECK(ok(text("", "[routes.retry]\nhedge_delay = \"50ms\"")).routes[0].retry.hedge_delay == 50ms);
+  CHECK(error(text("", "[routes.retry]\nattempts = 1\nhedge_delay = \"50ms\""))
+            .find("routes[0].retry.hedge_delay: needs attempts = 2 or more") != std::string::npos);
 }
 
 TEST_CASE("config: the man page documents every resilience key", "[config]") {
@@ -229,6 +233,7 @@ TEST_CASE("config: the man page documents every resilience key", "[config]") {
                                "non_idempotent",
                                "budget_percent",
                                "budget_min_concurrency",
+                               "hedge_delay",
                                "fallback",
                                "max_requests",
                                "max_retries",

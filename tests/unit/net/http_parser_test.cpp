@@ -649,3 +649,28 @@ TEST_CASE("HttpParser: EOF before the message ends is partial_message", "[net][h
     CHECK(err == ParseError::partial_message);
   }
 }
+
+TEST_CASE("HttpParser: swap exchanges parse states, each continues where the other was",
+          "[net][parser]") {
+  HttpParser a(HttpParser::Kind::response), b(HttpParser::Kind::response);
+  a.reset(8192, 0);
+  b.reset(8192, 0);
+  const std::string ra = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nabc";
+  const std::string rb = "HTTP/1.1 503 Busy\r\nContent-Length: 2\r\n\r\n";
+  auto [na, ea] = feed(a, ra);
+  CHECK(ea == ParseError::none);
+  feed(b, rb);
+  REQUIRE(a.header_done());
+  REQUIRE(b.header_done());
+  a.swap(b);
+  CHECK(a.head().status == 503);
+  CHECK(b.head().status == 200);
+  CHECK(b.head().get("content-length") == "6");
+  // b was a's parser: it still expects the rest of a's body, and a the whole of b's.
+  std::string rest_b = ra.substr(na) + "def";
+  CHECK(feed(b, rest_b).n == 6);
+  CHECK(b.done());
+  CHECK(feed(a, "xy").n == 2);
+  CHECK(a.done());
+  CHECK(a.head().status == 503);
+}

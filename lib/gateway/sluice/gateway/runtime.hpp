@@ -22,6 +22,7 @@ struct RetryCounters {
       gateway_error{0}, status_429{0}, retriable_status{0};
   std::atomic<std::uint64_t> budget_exhausted{0};
   std::atomic<std::uint64_t> fallback_cluster{0}, fallback_static{0};  // [routes.fallback] used
+  std::atomic<std::uint64_t> hedges{0}, hedge_wins{0};  // hedges sent; hedges that answered
   void count(std::string_view reason);
 };
 
@@ -32,6 +33,7 @@ struct RouteRuntime {
   std::vector<std::string> stat_keys;                         // per endpoint index
   // [routes.retry]; the budget is shared by every worker.
   std::shared_ptr<const upstream::RetryPolicy> retry;
+  std::shared_ptr<const upstream::HedgePolicy> hedge;
   std::shared_ptr<upstream::RetryBudget> retry_budget;
   std::shared_ptr<RetryCounters> retry_counters;
 };

@@ -39,12 +39,30 @@ class Session {
  private:
   enum class Phase { handshake, idle, head, body, upstream, response };
   enum class Outcome { ok, retry, failed };
-  struct Exchange;  // per-request state, defined in session.cpp
+  struct Exchange;  // per-request state, defined in session_exchange.hpp
+  struct Hedge;     // a hedged second try, defined in session_hedge.cpp
 
   net::awaitable<bool> read_head();
   net::awaitable<void> handle_request();
+  // One try up to the response head: connect (or reuse), send, await the head.
+  net::awaitable<Outcome> single_try(bool allow_pooled);
+  // The same raced against a hedge on another endpoint after hedge_delay; the first good head
+  // wins (session_hedge.cpp).
+  net::awaitable<Outcome> hedged_try(bool allow_pooled, std::uint64_t hash);
+  net::awaitable<void> run_hedge(std::shared_ptr<Hedge> h, std::uint64_t hash,
+                                 TimePoint first_sent);
   net::awaitable<Outcome> connect_upstream(bool allow_pooled);
+  // Connects s (already created, so a timeout can close it) to ep, with TLS when ep uses it.
+  // Returns the error ("upstream_connect_error", ...) or an empty view.
+  net::awaitable<std::string_view> dial(const upstream::Endpoint& ep,
+                                        std::unique_ptr<net::Stream>& s, const bool& timed_out);
+  // The upstream request head for ep, into out.
+  void build_upstream_head(std::string& out, const upstream::Endpoint& ep) const;
   net::awaitable<Outcome> send_request();
+  // Reads the response head; a status the route retries on ends the try with Outcome::retry.
+  net::awaitable<Outcome> await_response();
+  // How long a try waits for its answer: per_try_timeout, within the deadline of all tries.
+  Duration try_wait() const;
   net::awaitable<Outcome> relay_response();
   // write_timeout 0: server.idle_timeout.
   net::awaitable<void> send_error(const GatewayError& e, Duration write_timeout = Duration{0});
@@ -80,7 +98,8 @@ class Session {
   net::HttpParser req_{net::HttpParser::Kind::request};
   net::HttpParser res_{net::HttpParser::Kind::response};
   std::string head_out_;
-  std::vector<char> ubuf_;  // upstream bytes, borrowed from the worker per request
+  std::vector<char> ubuf_;       // upstream bytes, borrowed from the worker per request
+  std::size_t ub_ = 0, ue_ = 0;  // ubuf_[0, ub_) parsed, [ub_, ue_) received, after the head
   std::vector<net::asio::const_buffer> out_;  // gather list for client writes
   std::unique_ptr<net::Stream> up_;
   Phase phase_ = Phase::idle;

@@ -48,6 +48,9 @@ class HttpParser {
   ~HttpParser();
   HttpParser(const HttpParser&) = delete;
   HttpParser& operator=(const HttpParser&) = delete;
+  // Exchanges the parse states (the head's views still point into the caller's buffers, so
+  // swap those too).
+  void swap(HttpParser& other) noexcept;
 
   // Prepares for a new message. body_limit 0 means unlimited.
   void reset(std::uint32_t header_limit, std::uint64_t body_limit);
@@ -70,6 +73,7 @@ class HttpParser {
 
  private:
   struct Impl;
+  void rebind() noexcept;  // points the Beast parser at head_ and pieces_
   std::unique_ptr<Impl> impl_;
   MessageHead head_;
   std::vector<std::string_view> pieces_;
