@@ -241,6 +241,20 @@ GatewayError Session::upstream_failure() const {
   if (x_->error == "upstream_tls_error")
     return {502, "upstream_tls_error", fmt::format("TLS handshake with upstream {} failed", ep),
             details};
+  if (x_->error == "pending_overflow" || x_->error == "pending_timeout") {
+    const auto& b = x_->cluster->config().breaker;
+    return {503, "upstream_overflow",
+            x_->error == "pending_overflow"
+                ? fmt::format("cluster {} has {} connections open (breaker.max_connections) and "
+                              "{} requests waiting for one (breaker.max_pending)",
+                              x_->cluster->name(), b.max_connections, b.max_pending)
+                : fmt::format("no connection of cluster {} closed within connect_timeout {} "
+                              "({} open, breaker.max_connections)",
+                              x_->cluster->name(),
+                              format_duration(x_->cluster->config().connect_timeout),
+                              b.max_connections),
+            details};
+  }
   if (x_->error == "upstream_bad_response")
     return {502, "upstream_bad_response", fmt::format("upstream {} sent a malformed response", ep),
             details};
@@ -393,8 +407,14 @@ net::awaitable<void> Session::handle_request() {
     } in_flight_here(state.active(x.ep->index));
     // Only a first try whose whole request is buffered is hedged: the hedge sends it again.
     bool hedge = x.attempts == 1 && x.route->hedge->enabled() && x.request_done && x.replayable;
-    auto outcome =
-        hedge ? co_await hedged_try(allow_pooled, hash) : co_await single_try(allow_pooled);
+    Outcome outcome = Outcome::failed;
+    if (hedge) {
+      outcome = co_await hedged_try(allow_pooled, hash);
+    } else {  // single_try, inline: one coroutine frame less on the hot path
+      outcome = co_await connect_upstream(allow_pooled);
+      if (outcome == Outcome::ok) outcome = co_await send_request();
+      if (outcome == Outcome::ok) outcome = co_await await_response();
+    }
     if (outcome == Outcome::ok) outcome = co_await relay_response();
     if (outcome == Outcome::ok) {
       report_attempt();
@@ -481,9 +501,12 @@ net::awaitable<Session::Outcome> Session::connect_upstream(bool allow_pooled) {
   x.reused = false;
   phase_ = Phase::upstream;
   timed_out_ = false;
-  set_deadline(cluster.config().connect_timeout);
   auto t0 = Clock::now();
+  auto slot = co_await connection_slot(true);
+  if (!slot) co_return Outcome::failed;
+  set_deadline(cluster.config().connect_timeout);
   up_ = std::make_unique<net::Stream>(net::tcp::socket(w_.io()));
+  up_->token = std::move(slot);
   ++w_.stats().upstream_active;
   std::string_view err = co_await dial(*x.ep, up_, timed_out_);
   if (!err.empty()) {
@@ -505,6 +528,7 @@ net::awaitable<std::string_view> Session::dial(const upstream::Endpoint& ep,
   s->socket().set_option(net::tcp::no_delay(true), ec);
   if (ep.tls) {
     auto tls = std::make_unique<net::Stream>(std::move(s->socket()), *cluster.tls_context());
+    tls->token = std::move(s->token);
     s = std::move(tls);
     const auto& t = cluster.config().tls;
     std::string verify_name = ep.server_name.empty() ? ep.host : ep.server_name;

@@ -157,6 +157,12 @@ net::awaitable<void> Session::run_hedge(std::shared_ptr<Hedge> h, std::uint64_t 
   if (!slot) co_return;
   const upstream::Endpoint* ep = cluster.choose(*x.snap, w_.index(), x.ep, hash);
   if (!ep) co_return;
+  auto pooled = w_.pool().take(ep->pool_key, coarse_now(), std::chrono::nanoseconds(0));
+  std::unique_ptr<net::StreamToken> conn_slot;
+  if (!pooled) {
+    conn_slot = co_await connection_slot(false);  // a hedge does not wait for a connection
+    if (!conn_slot) co_return;
+  }
   h->ep = ep;
   h->started = true;
   ++x.attempts;
@@ -171,12 +177,13 @@ net::awaitable<void> Session::run_hedge(std::shared_ptr<Hedge> h, std::uint64_t 
   std::string_view error;
   int status = 0;
   auto t0 = Clock::now();
-  h->stream = w_.pool().take(ep->pool_key, coarse_now(), std::chrono::nanoseconds(0));
+  h->stream = std::move(pooled);
   ++w_.stats().upstream_active;
   if (h->stream) {
     h->reused = true;
   } else {
     h->stream = std::make_unique<net::Stream>(net::tcp::socket(w_.io()));
+    h->stream->token = std::move(conn_slot);
     h->arm(cluster.config().connect_timeout, h);
     error = co_await dial(*ep, h->stream, h->timed_out);
     h->connect_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();

@@ -55,9 +55,8 @@ std::optional<upstream::RetryDecision> Session::decide_retry(int status,
   return d;
 }
 
-net::awaitable<std::optional<upstream::Bulkhead::Permit>> Session::enter_bulkhead(
-    upstream::Bulkhead& bulkhead) {
-  auto& x = *x_;
+net::awaitable<Session::Slot> Session::wait_for_slot(upstream::Bulkhead& bulkhead,
+                                                     Duration timeout) {
   // A queued request is granted its slot by whichever thread releases one: the grant is posted
   // to this worker, where it wakes the wait by cancelling the timer.
   struct Wait {
@@ -77,15 +76,24 @@ net::awaitable<std::optional<upstream::Bulkhead::Permit>> Session::enter_bulkhea
     });
   });
   using Status = upstream::Bulkhead::Entry::Status;
-  if (entry.status == Status::admitted) co_return std::move(entry.permit);
+  if (entry.status == Status::admitted) co_return Slot{std::move(entry.permit), SlotWait::admitted};
+  if (entry.status != Status::queued) co_return Slot{{}, SlotWait::full};
+  wait->timer.expires_after(timeout);
+  error_code ec;
+  co_await wait->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (wait->granted) co_return Slot{std::move(wait->permit), SlotWait::admitted};
+  // Timed out. If the grant raced the timeout, the posted grant releases the slot itself.
+  bulkhead.cancel(entry.ticket);
+  co_return Slot{{}, SlotWait::timed_out};
+}
+
+net::awaitable<std::optional<upstream::Bulkhead::Permit>> Session::enter_bulkhead(
+    upstream::Bulkhead& bulkhead) {
+  auto& x = *x_;
   const auto& cfg = x.cluster->config().bulkhead;
-  if (entry.status == Status::queued) {
-    wait->timer.expires_after(cfg.queue_timeout);
-    error_code ec;
-    co_await wait->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (wait->granted) co_return std::move(wait->permit);
-    // Timed out. If the grant raced the timeout, the posted grant releases the slot itself.
-    bulkhead.cancel(entry.ticket);
+  Slot slot = co_await wait_for_slot(bulkhead, cfg.queue_timeout);
+  if (slot.wait == SlotWait::admitted) co_return std::move(slot.permit);
+  if (slot.wait == SlotWait::timed_out) {
     GatewayError e{
         503,
         "bulkhead_timeout",
@@ -103,6 +111,42 @@ net::awaitable<std::optional<upstream::Bulkhead::Permit>> Session::enter_bulkhea
                  {{"cluster", x.cluster->name()}}};
   co_await send_error(e);
   co_return std::nullopt;
+}
+
+namespace {
+
+// A connection's slot of breaker.max_connections, released when the connection is destroyed.
+// It keeps the cluster state alive: a pooled connection can outlive its runtime.
+struct ConnectionSlot final : net::StreamToken {
+  ConnectionSlot(std::shared_ptr<upstream::ClusterState> s, upstream::Bulkhead::Permit p)
+      : state(std::move(s)), permit(std::move(p)) {}
+  ~ConnectionSlot() override { permit.release(); }
+  std::shared_ptr<upstream::ClusterState> state;
+  upstream::Bulkhead::Permit permit;
+};
+
+}  // namespace
+
+net::awaitable<std::unique_ptr<net::StreamToken>> Session::connection_slot(bool wait) {
+  auto& x = *x_;
+  auto& connections = x.cluster->state().connections();
+  auto slot = [&](upstream::Bulkhead::Permit p) -> std::unique_ptr<net::StreamToken> {
+    return std::make_unique<ConnectionSlot>(x.cluster->shared_state(), std::move(p));
+  };
+  auto now = connections.try_enter({});
+  if (now.status == upstream::Bulkhead::Entry::Status::admitted)
+    co_return slot(std::move(now.permit));
+  // At the limit: an idle connection of this worker to the cluster gives its slot up first.
+  if (w_.pool().close_oldest(x.cluster->name() + "|")) {
+    now = connections.try_enter({});
+    if (now.status == upstream::Bulkhead::Entry::Status::admitted)
+      co_return slot(std::move(now.permit));
+  }
+  if (!wait) co_return nullptr;
+  Slot waited = co_await wait_for_slot(connections, x.cluster->config().connect_timeout);
+  if (waited.wait == SlotWait::admitted) co_return slot(std::move(waited.permit));
+  x.error = waited.wait == SlotWait::full ? "pending_overflow" : "pending_timeout";
+  co_return nullptr;
 }
 
 std::uint64_t Session::hash_key_of(const config::Cluster& c, const net::MessageHead& head) const {
@@ -139,8 +183,9 @@ void Session::report_attempt() {
   std::string_view err = x.error;
   auto ttfb = std::chrono::duration_cast<Duration>(
       std::chrono::duration<double, std::milli>(std::max(0.0, x.ttfb_ms)));
-  if (err.starts_with("downstream_")) {
-    // The client went away: says nothing about the endpoint.
+  if (err.starts_with("downstream_") || err.starts_with("pending_")) {
+    // The client went away, or no connection could be opened (breaker.max_connections): says
+    // nothing about the endpoint.
     if (x.admission.is_probe()) state.breaker_gate().return_probe(x.admission);
     return;
   }

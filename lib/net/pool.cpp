@@ -47,6 +47,19 @@ void ConnectionPool::sweep(TimePoint now) {
   }
 }
 
+bool ConnectionPool::close_oldest(std::string_view prefix) {
+  auto oldest = idle_.end();
+  for (auto it = idle_.begin(); it != idle_.end(); ++it)
+    if (!it->second.empty() && std::string_view(it->first).starts_with(prefix) &&
+        (oldest == idle_.end() || it->second.front().since < oldest->second.front().since))
+      oldest = it;
+  if (oldest == idle_.end()) return false;
+  oldest->second.front().conn->close();
+  oldest->second.pop_front();
+  if (oldest->second.empty()) idle_.erase(oldest);
+  return true;
+}
+
 void ConnectionPool::clear() {
   for (auto& [key, list] : idle_)
     for (auto& i : list) i.conn->close();

@@ -22,6 +22,8 @@ ClusterState::ClusterState(const config::Cluster& cfg, std::vector<std::string> 
       rng_(seed),
       limits_(cfg.breaker),
       bulkhead_(cfg.bulkhead),
+      connections_(config::Bulkhead{cfg.breaker.max_connections, cfg.breaker.max_pending,
+                                    cfg.connect_timeout}),
       active_(std::make_unique<std::atomic<std::uint32_t>[]>(names_.size())),
       health_(names_.size(), cfg.health_check.healthy_threshold,
               cfg.health_check.unhealthy_threshold),
@@ -274,6 +276,13 @@ void ClusterState::write_metrics(std::map<std::string, std::string>& families) c
     families["sluice_bulkhead_rejected_total"] += fmt::format(
         "sluice_bulkhead_rejected_total{{cluster=\"{}\"}} {}\n", c, bulkhead_.rejected_total());
   }
+  families["sluice_upstream_connections"] += fmt::format(
+      "sluice_upstream_connections{{cluster=\"{}\"}} {}\n", c, connections_.in_flight());
+  families["sluice_upstream_pending"] +=
+      fmt::format("sluice_upstream_pending{{cluster=\"{}\"}} {}\n", c, connections_.queued());
+  families["sluice_upstream_pending_overflow_total"] +=
+      fmt::format("sluice_upstream_pending_overflow_total{{cluster=\"{}\"}} {}\n", c,
+                  connections_.rejected_total());
   families["sluice_upstream_panic"] += fmt::format("sluice_upstream_panic{{cluster=\"{}\"}} {}\n",
                                                    c, snap->mode == RouteMode::normal ? 0 : 1);
   if (cfg_.breaker.enabled) {

@@ -132,7 +132,8 @@ Bulkhead::Entry Bulkhead::try_enter(Waiter on_ready) {
       e.status = Entry::Status::admitted;
       e.permit = Permit(this);
     } else if (queue_.size() >= cfg_.max_queue || !on_ready) {
-      rejected_.fetch_add(1, std::memory_order_relaxed);
+      // A now-or-never try that finds no slot was not turned away from the queue.
+      if (on_ready) rejected_.fetch_add(1, std::memory_order_relaxed);
     } else {
       mine = next_ticket_++;
       queue_.push_back(Waiting{mine, std::move(on_ready)});

@@ -166,8 +166,8 @@ void read_breaker(const toml::table& t, std::string path, Problems& p, Breaker& 
                  "window", "minimum_requests", "failure_rate_threshold", "slow_call_rate_threshold",
                  "slow_call_duration", "open_time", "max_open_time", "half_open_probes"},
                 p);
-  refuse_unimplemented(r, "max_connections");
-  refuse_unimplemented(r, "max_pending");
+  r.integer("max_connections", b.max_connections, 1);
+  r.integer("max_pending", b.max_pending, 0);
   r.integer("max_requests", b.max_requests, 1);
   r.integer("max_retries", b.max_retries, 0);
   // The error-rate breaker is on once any of its keys is given, unless enabled says otherwise.

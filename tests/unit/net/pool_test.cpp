@@ -328,3 +328,34 @@ TEST_CASE("ConnectionPool: clear closes every idle connection", "[net][pool]") {
   pool.for_each_idle([&](const std::string&, std::size_t) { ++keys; });
   CHECK(keys == 0);
 }
+
+TEST_CASE(
+    "ConnectionPool: close_oldest closes the longest idle under a key prefix, and drops "
+    "its token",
+    "[net][pool]") {
+  struct Token : sluice::net::StreamToken {
+    explicit Token(int& n) : released(n) {}
+    ~Token() override { ++released; }
+    int& released;
+  };
+  Loopback net;
+  ConnectionPool pool;
+  int released = 0;
+  auto old_a = net.connect();
+  auto new_a = net.connect();
+  auto other = net.connect();
+  old_a.client->token = std::make_unique<Token>(released);
+  pool.put("a|x:1|tcp", std::move(old_a.client), t0, 60s, 8);
+  pool.put("b|x:1|tcp", std::move(other.client), t0 + 1s, 60s, 8);
+  pool.put("a|x:2|tcp", std::move(new_a.client), t0 + 2s, 60s, 8);
+  CHECK_FALSE(pool.close_oldest("c|"));
+  CHECK(pool.close_oldest("a|"));
+  CHECK(released == 1);  // the token went with the connection
+  CHECK(net.peer_closed(old_a.id));
+  CHECK(idle_count(pool, "a|x:1|tcp") == 0);
+  CHECK(idle_count(pool, "a|x:2|tcp") == 1);
+  CHECK(idle_count(pool, "b|x:1|tcp") == 1);
+  CHECK(pool.close_oldest("a|"));
+  CHECK_FALSE(pool.close_oldest("a|"));
+  CHECK(idle_count(pool, "b|x:1|tcp") == 1);
+}

@@ -72,10 +72,22 @@ class Session {
   GatewayError breaker_open();
   // [routes.fallback] with a status: the configured answer, marked x-sluice-fallback: static.
   net::awaitable<void> send_static_fallback(const config::Fallback& fb);
+  enum class SlotWait { admitted, full, timed_out };
+  struct Slot {
+    upstream::Bulkhead::Permit permit;
+    SlotWait wait = SlotWait::full;
+  };
+  // A slot of bulkhead, now or after waiting in its queue for up to timeout.
+  net::awaitable<Slot> wait_for_slot(upstream::Bulkhead& bulkhead, Duration timeout);
   // A slot of the cluster's bulkhead, waiting up to queue_timeout in its queue; nullopt after
   // answering 503 (bulkhead_full or bulkhead_timeout).
   net::awaitable<std::optional<upstream::Bulkhead::Permit>> enter_bulkhead(
       upstream::Bulkhead& bulkhead);
+  // A slot of breaker.max_connections for a new upstream connection. At the limit, one of this
+  // worker's idle connections to the cluster is closed first; then, when wait, the request
+  // waits as one of breaker.max_pending, up to connect_timeout. nullptr: none (x_->error says
+  // pending_overflow or pending_timeout, unless !wait).
+  net::awaitable<std::unique_ptr<net::StreamToken>> connection_slot(bool wait);
   // The request's key for ring_hash and maglev (cluster hash_key); 0 for other policies.
   std::uint64_t hash_key_of(const config::Cluster& c, const net::MessageHead& head) const;
   // Tells the cluster's outlier detection and breaker how the attempt on x_->ep went.

@@ -34,6 +34,8 @@ class ConnectionPool {
   // Closes expired connections; cheap enough to run every second.
   void sweep(TimePoint now);
   void clear();
+  // Closes the connection idle longest among the keys starting with prefix; false if none.
+  bool close_oldest(std::string_view prefix);
 
   void note_created() { ++counters_.created; }
   const PoolCounters& counters() const { return counters_; }

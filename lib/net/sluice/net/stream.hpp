@@ -11,6 +11,12 @@
 
 namespace sluice::net {
 
+// Something released when a Stream is destroyed: the gateway attaches its upstream connection
+// slot (breaker.max_connections), so a connection holds it while in use and while pooled.
+struct StreamToken {
+  virtual ~StreamToken() = default;
+};
+
 class Stream {
  public:
   explicit Stream(tcp::socket sock) : sock_(std::move(sock)) {}
@@ -52,6 +58,8 @@ class Stream {
     socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
   bool is_open() { return socket().is_open(); }
+
+  std::unique_ptr<StreamToken> token;
 
  private:
   std::optional<tcp::socket> sock_;

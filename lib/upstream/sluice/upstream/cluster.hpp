@@ -39,6 +39,8 @@ class Cluster {
 
   // The live health, ejection and breaker state; shared by every worker.
   ClusterState& state() const { return *state_; }
+  // For what must keep the state alive beyond this cluster (a pooled connection's slot).
+  std::shared_ptr<ClusterState> shared_state() const { return state_; }
 
  private:
   explicit Cluster(const config::Cluster& cfg) : cfg_(cfg) {}

@@ -75,6 +75,10 @@ class ClusterState {
   ResourceLimits& limits() { return limits_; }
   // [clusters.bulkhead]: requests in flight to the cluster, with a bounded queue.
   Bulkhead& bulkhead() { return bulkhead_; }
+  // breaker.max_connections: upstream connections open (connecting, in use or pooled), over all
+  // workers; a request waits for one to close (breaker.max_pending of them, up to
+  // connect_timeout) when the cluster is at the limit.
+  Bulkhead& connections() { return connections_; }
   bool breaker_enabled() const { return cfg_.breaker.enabled; }
   // Requests reported since the control thread last looked, for the no-traffic check interval.
   std::atomic<std::uint64_t> traffic{0};
@@ -116,6 +120,7 @@ class ClusterState {
   BreakerGate gate_;
   ResourceLimits limits_;
   Bulkhead bulkhead_;
+  Bulkhead connections_;
   std::unique_ptr<std::atomic<std::uint32_t>[]> active_;
   std::vector<std::uint64_t> ids_;  // key_hash of each endpoint name: stable hash-table ids
 

@@ -142,6 +142,7 @@ class Bulkhead {
   std::size_t queued() const { return waiting_.load(std::memory_order_acquire); }
   std::uint64_t admitted_total() const { return admitted_.load(std::memory_order_relaxed); }
   std::uint64_t queued_total() const { return queued_total_.load(std::memory_order_relaxed); }
+  // Turned away by a full queue (or a closed bulkhead); a now-or-never try is not counted.
   std::uint64_t rejected_total() const { return rejected_.load(std::memory_order_relaxed); }
   std::uint64_t cancelled_total() const { return cancelled_.load(std::memory_order_relaxed); }
 
