@@ -82,9 +82,10 @@ net::awaitable<Session::Outcome> Session::hedged_try(bool allow_pooled, std::uin
     h->first = outcome == Outcome::ok ? Hedge::First::good : Hedge::First::failed;
     if (h->first == Hedge::First::good || !h->started) {
       h->stop();
-    } else {
+    } else if (outcome == Outcome::failed || x.status_retry) {
       // The first try failed by itself while the hedge is out: that is news for outlier
-      // detection whoever wins.
+      // detection whoever wins. (A stale pooled connection, Outcome::retry without a status,
+      // says nothing about the endpoint.)
       report_attempt();
     }
   }
