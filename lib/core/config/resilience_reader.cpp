@@ -342,7 +342,7 @@ void read_cluster_resilience(const TableReader& r, Cluster& cl) {
            "set lb_policy = \"ring_hash\" or \"maglev\", or remove hash_key");
   if (auto t = r.table("breaker")) read_breaker(*t, r.path_of("breaker"), p, cl.breaker);
   if (auto t = r.table("bulkhead")) read_bulkhead(*t, r.path_of("bulkhead"), p, cl.bulkhead);
-  if (!refuse_unimplemented(r, "dns_refresh")) r.duration("dns_refresh", cl.dns_refresh, true);
+  r.duration("dns_refresh", cl.dns_refresh, true);
 }
 
 void read_route_resilience(const TableReader& r, Route& route,
