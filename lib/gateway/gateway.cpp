@@ -95,22 +95,17 @@ struct Gateway::Impl {
     return system_resolver;
   }
 
-  // Points the resolver at cfg's server.hosts_file (reloadable: a new path is read now).
-  Result<void> use_hosts_file(const config::Config& cfg) {
+  // A resolver for cfg's server.hosts_file, read now (nullptr when it names none).
+  Result<std::unique_ptr<upstream::HostsFileResolver>> open_hosts_file(const config::Config& cfg) {
     const std::string& path = cfg.server.hosts_file;
-    if (path.empty()) {
-      hosts_resolver.reset();
-      return {};
-    }
-    if (hosts_resolver && hosts_resolver->path() == path) return {};
+    if (path.empty()) return std::unique_ptr<upstream::HostsFileResolver>();
     auto r = upstream::HostsFileResolver::open(path, system_resolver);
     if (!r)
       return make_error(ErrorKind::config, ErrorSource::internal,
                         fmt::format("{}: server.hosts_file: {} (hint: check the path and the "
                                     "file's permissions)",
                                     cfg.source, r.error().message));
-    hosts_resolver = std::move(*r);
-    return {};
+    return std::move(*r);
   }
 
   // Makes rt the runtime new requests use (start, reload, DNS change). Requests in flight keep
@@ -140,10 +135,22 @@ struct Gateway::Impl {
       return fail(fmt::format(
           "{} changed; it takes effect only after a restart (the old config keeps serving)",
           changed));
-    if (auto hosts = use_hosts_file(**cfg); !hosts) return fail(hosts.error().message);
+    // server.hosts_file reloads; the new file is used only once the new config is in.
+    const std::string& hosts_path = (*cfg)->server.hosts_file;
+    const bool hosts_moved = hosts_path != (hosts_resolver ? hosts_resolver->path() : "");
+    std::unique_ptr<upstream::HostsFileResolver> next_hosts;
+    if (hosts_moved) {
+      auto opened = open_hosts_file(**cfg);
+      if (!opened) return fail(opened.error().message);
+      next_hosts = std::move(*opened);
+    }
+    upstream::Resolver* next_resolver = &resolver();
+    if (hosts_moved && next_hosts) next_resolver = next_hosts.get();
+    if (hosts_moved && !next_hosts) next_resolver = &system_resolver;
     auto current = shared.load();
-    auto rt = Runtime::build(*cfg, resolver(), current.get());
+    auto rt = Runtime::build(*cfg, *next_resolver, current.get());
     if (!rt) return fail(rt.error().message);
+    if (hosts_moved) hosts_resolver = std::move(next_hosts);
     log::Level lvl;
     if (log::parse_level((*cfg)->log.level, lvl)) log::set_level(lvl);
     install(std::move(*rt));
@@ -306,7 +313,9 @@ Result<std::unique_ptr<Gateway>> Gateway::start(std::shared_ptr<const config::Co
   if (!impl->opts.watch_path.empty()) impl->watched = stamp(impl->opts.watch_path);
   log::Level lvl;
   if (log::parse_level(cfg->log.level, lvl)) log::set_level(lvl);
-  if (auto hosts = impl->use_hosts_file(*cfg); !hosts) return hosts.error();
+  auto hosts = impl->open_hosts_file(*cfg);
+  if (!hosts) return hosts.error();
+  impl->hosts_resolver = std::move(*hosts);
   auto rt = Runtime::build(cfg, impl->resolver());
   if (!rt) return rt.error();
 
