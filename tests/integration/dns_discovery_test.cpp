@@ -117,8 +117,8 @@ TEST_CASE("a resolver change takes effect without errors", "[integration][dns]")
   CHECK(old_mock->requests() == old_after);
 
   // A hosts file that disappears keeps the last answers: nothing changes, nothing fails.
-  std::remove(hosts.c_str());
   from = proc.stderr_line_count();
+  std::remove(hosts.c_str());
   CHECK(proc.wait_for_event("hosts_file_unreadable", 5s, from));
   const auto new_later = new_mock->requests();
   REQUIRE(eventually([&] { return new_mock->requests() > new_later + 50; }, 5s));
