@@ -189,3 +189,55 @@ TEST_CASE("a drained endpoint stays drained across a reload", "[integration][dns
   REQUIRE(again);
   CHECK(again->json()["endpoints"][1]["state"] == "healthy");
 }
+
+TEST_CASE("a drain survives a DNS change, and a reload may point at another hosts file",
+          "[integration][dns][reload]") {
+  auto [a, b] = twin_mocks("a", "b");
+  const std::uint16_t port = a->port();
+  const std::string hosts = temp_path("hosts", "");
+  const std::string other_hosts = temp_path("hosts-other", "");
+  write_file(hosts, "127.0.0.2 svc.test\n127.0.0.3 svc.test\n");
+  write_file(other_hosts, "127.0.0.3 svc.test\n");
+  SluiceProcess proc(dns_config(hosts, port));
+  INFO("stderr:\n" << proc.stderr_text());
+  const std::string a_name = fmt::format("127.0.0.2:{}", port);
+  auto drained = post(proc.admin_port(), "/admin/upstreams/svc/" + a_name + "/drain");
+  REQUIRE(drained);
+  REQUIRE(drained->status == 200);
+
+  // b leaves and comes back: two rebuilds of the cluster; a stays drained through both.
+  std::size_t from = proc.stderr_line_count();
+  replace_file(hosts, "127.0.0.2 svc.test\n");
+  REQUIRE(proc.wait_for_event("endpoints_changed", 5s, from));
+  from = proc.stderr_line_count();
+  replace_file(hosts, "127.0.0.2 svc.test\n127.0.0.3 svc.test\n");
+  REQUIRE(proc.wait_for_event("endpoints_changed", 5s, from));
+  auto up = http_get(proc.admin_port(), "/admin/upstreams/svc");
+  REQUIRE(up);
+  auto j = up->json();
+  REQUIRE(j["endpoints"].size() == 2);
+  CHECK(j["endpoints"][0]["endpoint"] == a_name);
+  CHECK(j["endpoints"][0]["state"] == "draining");
+  const auto before = a->requests();
+  for (int i = 0; i < 20; ++i) REQUIRE(http_get(proc.port(), "/x")->status == 200);
+  CHECK(a->requests() == before);
+
+  // server.hosts_file reloads: the other file lists b only.
+  from = proc.stderr_line_count();
+  proc.rewrite_config(dns_config(other_hosts, port));
+  proc.send_signal(SIGHUP);
+  auto line = proc.wait_for_event("reload", 5s, from);
+  REQUIRE(line);
+  CHECK(nlohmann::json::parse(*line, nullptr, false).value("status", "") == "ok");
+  auto after = http_get(proc.admin_port(), "/admin/upstreams/svc");
+  REQUIRE(after);
+  REQUIRE(after->json()["endpoints"].size() == 1);
+  CHECK(after->json()["endpoints"][0]["endpoint"] == fmt::format("127.0.0.3:{}", port));
+
+  // A reload naming an unreadable hosts file fails, and the old config keeps serving.
+  from = proc.stderr_line_count();
+  proc.rewrite_config(dns_config("/nonexistent/sluice-hosts", port));
+  proc.send_signal(SIGHUP);
+  REQUIRE(proc.wait_for_event("reload_failed", 5s, from));
+  CHECK(http_get(proc.port(), "/x")->status == 200);
+}
