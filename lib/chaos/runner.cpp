@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -19,6 +20,7 @@
 #include "load_client.hpp"
 #include "run_scope.hpp"
 #include "runner_gateway.hpp"
+#include "runner_mocks.hpp"
 #include "slowloris.hpp"
 #include "sluice/chaos/mock_routes.hpp"
 #include "sluice/chaos/mock_server.hpp"
@@ -187,6 +189,7 @@ class Runner {
     // Stop the proxies before the mocks they forward to.
     for (auto& [name, p] : proxies_) p->stop();
     for (auto& m : mocks_) m.server->stop();
+    if (!hosts_file_.empty()) std::remove(hosts_file_.c_str());
     res_.elapsed = std::chrono::duration_cast<Duration>(SteadyClock::now() - t0);
     return std::move(res_);
   }
@@ -205,17 +208,18 @@ class Runner {
     progress("starting mocks");
     std::uint64_t salt = 1;
     mocks_.reserve(sc_.mocks.size());
-    for (const auto& m : sc_.mocks) {
+    auto servers = detail::start_mocks(sc_.mocks);
+    if (!servers) return fail(servers.error().message);
+    for (std::size_t i = 0; i < sc_.mocks.size(); ++i) {
+      const auto& m = sc_.mocks[i];
       MockState st;
       st.spec = &m;
       st.seed = derive_seed(res_.seed, salt++);
-      try {
-        st.server = std::make_unique<MockServer>(m.name, routes_from_specs(m.name, m.routes));
-      } catch (const std::exception& e) {
-        return fail(fmt::format("mock {} did not start: {}", m.name, e.what()));
-      }
+      st.server = std::move((*servers)[i]);
       st.set_plan(m.faults);
       addresses_["mock." + m.name] = st.server->address();
+      addresses_["mock." + m.name + ".host"] = m.address;
+      addresses_["mock." + m.name + ".port"] = std::to_string(st.server->port());
       mocks_.push_back(std::move(st));
     }
     for (const auto& p : sc_.proxies) {
@@ -242,6 +246,11 @@ class Runner {
       addresses_["proxy." + p.name] = (*proxy)->address();
       proxies_[p.name] = std::move(*proxy);
     }
+    if (sc_.gateway && sc_.gateway->hosts) {
+      hosts_file_ = detail::run_file_path("hosts");
+      addresses_["hosts_file"] = hosts_file_;
+      if (!write_hosts(*sc_.gateway->hosts, "gateway.hosts")) return false;
+    }
     if (sc_.gateway) {
       auto text = substitute(sc_.gateway->config, addresses_);
       if (!text) return fail("gateway config: " + text.error().message);
@@ -267,7 +276,21 @@ class Runner {
     return it == proxies_.end() ? nullptr : it->second.get();
   }
 
+  // Substitutes and writes the gateway's hosts file; `what` names the key for errors.
+  bool write_hosts(const std::string& text, std::string_view what) {
+    auto hosts = substitute(text, addresses_);
+    if (!hosts) return fail(fmt::format("{}: {}", what, hosts.error().message));
+    if (auto w = detail::replace_file(hosts_file_, *hosts); !w)
+      return fail(fmt::format("{}: {}", what, w.error().message));
+    return true;
+  }
+
   bool apply_changes(const Phase& ph) {
+    if (ph.hosts) {
+      if (hosts_file_.empty()) return fail(fmt::format("phase {}: hosts: no hosts file", ph.name));
+      progress(fmt::format("phase {}: rewriting the hosts file", ph.name));
+      if (!write_hosts(*ph.hosts, fmt::format("phase {}: hosts", ph.name))) return false;
+    }
     for (const auto& name : ph.clear_faults) {
       auto* m = mock(name);
       if (!m) return fail(fmt::format("phase {}: clear_faults: no mock {}", ph.name, name));
@@ -524,6 +547,7 @@ class Runner {
   std::vector<MockState> mocks_;
   std::map<std::string, std::unique_ptr<TcpProxy>> proxies_;
   std::map<std::string, std::string> addresses_;
+  std::string hosts_file_;  // [gateway] hosts, written by the runner
   std::unique_ptr<detail::GatewayProcess> gateway_;
   detail::RunFacts facts_;
 };

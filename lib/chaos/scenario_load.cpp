@@ -1,6 +1,8 @@
 // Scenario files into chaos::Scenario: every table is read with the config loader's TableReader,
 // faults and toxics go through their JSON parsers, assertions through expr::parse, and names are
 // cross-checked at the end; all problems are reported together, in file order.
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -192,13 +194,23 @@ class Loader {
       // References point at the name, as in "mock.NAME" values.
       std::size_t prefix = ph.text.starts_with("mock.") ? 5 : ph.text.starts_with("proxy.") ? 6 : 0;
       auto [at, context] = where(ph.begin + 2 + prefix);
-      if (prefix == 5) {
-        reference(RefKind::mock, std::string(ph.text.substr(5)), at, path, context);
+      if (ph.text == "hosts_file") {
+        if (!has_hosts_)
+          p_.add(
+              at, path,
+              fmt::format("${{hosts_file}} is used but there is no hosts file{}", context),
+              "add hosts = \"\"\"...\"\"\" to [gateway] (the runner writes it and substitutes its "
+              "path)");
+      } else if (prefix == 5) {
+        std::string_view name = ph.text.substr(5);
+        if (name.ends_with(".host") || name.ends_with(".port")) name.remove_suffix(5);
+        reference(RefKind::mock, std::string(name), at, path, context);
       } else if (prefix == 6) {
         reference(RefKind::proxy, std::string(ph.text.substr(6)), at, path, context);
       } else {
         p_.add(at, path, fmt::format("unknown placeholder ${{{}}}{}", ph.text, context),
-               "placeholders are ${mock.NAME} and ${proxy.NAME}; write $${ for a literal ${");
+               "placeholders are ${mock.NAME}, ${mock.NAME.host}, ${mock.NAME.port}, "
+               "${proxy.NAME} and ${hosts_file}; write $${ for a literal ${");
       }
     }
     if (scan.unterminated) {
@@ -291,16 +303,55 @@ class Loader {
   // ---- [[mocks]]
 
   void read_mock(const toml::table& t, std::size_t i) {
-    TableReader r(t, fmt::format("mocks[{}]", i), "in [[mocks]]", {"name", "routes", "faults"}, p_);
+    TableReader r(t, fmt::format("mocks[{}]", i), "in [[mocks]]",
+                  {"name", "address", "port", "routes", "faults"}, p_);
     ScenarioMock m;
     m.pos = p_.pos(r.where());
     read_ident(r, m.name, "mock", "a", mocks_);
+    read_mock_binding(r, m);
     detail::read_mock_routes(r, base_dir_, m.routes);
     each(r, "faults", [&](const toml::table& ft, std::size_t k) {
       if (auto f = read_fault(ft, fmt::format("{}[{}]", r.path_of("faults"), k), {}))
         m.faults.push_back(std::move(*f));
     });
     s_.mocks.push_back(std::move(m));
+  }
+
+  // address = "127.0.0.N" and port = "mock.NAME": where a mock binds. Only loopback addresses,
+  // and only the port of an earlier mock that has its own.
+  void read_mock_binding(const TableReader& r, ScenarioMock& m) {
+    std::string address;
+    if (r.string("address", address, "127.0.0.2")) {
+      in_addr a{};
+      if (::inet_pton(AF_INET, address.c_str(), &a) != 1 || (ntohl(a.s_addr) >> 24) != 127)
+        r.fail("address", fmt::format("\"{}\" is not an IPv4 loopback address", address),
+               "use an address in 127.0.0.0/8, e.g. address = \"127.0.0.2\"");
+      else
+        m.address = address;
+    }
+    std::string port;
+    if (!r.string("port", port, "mock.a")) return;
+    std::string_view name = port;
+    if (!name.starts_with("mock.")) {
+      r.fail("port", fmt::format("\"{}\" is not \"mock.NAME\"", port),
+             "share the port of an earlier mock, e.g. port = \"mock.a\"");
+      return;
+    }
+    name.remove_prefix(5);
+    auto it = std::find_if(s_.mocks.begin(), s_.mocks.end(),
+                           [&](const ScenarioMock& o) { return o.name == name; });
+    if (it == s_.mocks.end()) {
+      r.fail("port", fmt::format("no earlier mock named \"{}\"", name),
+             "name a mock declared above this one");
+    } else if (!it->port_of.empty()) {
+      r.fail("port", fmt::format("mock \"{}\" shares a port itself", name),
+             fmt::format("name the mock that owns the port, port = \"mock.{}\"", it->port_of));
+    } else if (it->address == m.address) {
+      r.fail("port", fmt::format("mock \"{}\" is bound on {} already", name, m.address),
+             "give this mock another loopback address, e.g. address = \"127.0.0.3\"");
+    } else {
+      m.port_of = std::string(name);
+    }
   }
 
   // ---- [[proxies]]
@@ -345,9 +396,15 @@ class Loader {
   // ---- [gateway]
 
   void read_gateway(const toml::table& t) {
-    TableReader r(t, "gateway", "in [gateway]", {"config", "file", "target"}, p_);
+    TableReader r(t, "gateway", "in [gateway]", {"config", "file", "target", "hosts"}, p_);
     ScenarioGateway g;
     g.pos = p_.pos(r.where());
+    std::string hosts;
+    if (r.string("hosts", hosts, "${mock.a.host} svc.test")) {
+      has_hosts_ = true;
+      check_hosts_text(*r.find("hosts")->as_string(), r.path_of("hosts"));
+      g.hosts = std::move(hosts);
+    }
     std::optional<toml::table> parsed;
     if (r.has("config") && r.has("file")) {
       std::string_view later = before(pos_of(r, "config"), pos_of(r, "file")) ? "file" : "config";
@@ -394,6 +451,15 @@ class Loader {
     };
     check_placeholders(g.config, r.path_of("file"), where);
     return check_toml(g.config, r.path_of("file"), where);
+  }
+
+  // A hosts file written in the scenario (gateway.hosts, phases.hosts): only its placeholders;
+  // the gateway reads the file itself.
+  void check_hosts_text(const StringNode& n, const std::string& path) {
+    std::string_view v = n.get();
+    check_placeholders(v, path, [&](std::size_t off) {
+      return std::pair<toml::source_position, std::string>{src_.locate(n, v, off), ""};
+    });
   }
 
   // A gateway config written in the scenario (gateway.config, phases.reload): its placeholders
@@ -456,8 +522,8 @@ class Loader {
   void read_phase(const toml::table& t, std::size_t i) {
     TableReader r(t, fmt::format("phases[{}]", i), "in [[phases]]",
                   {"name", "duration", "rate", "concurrency", "target", "requests", "faults",
-                   "toxics", "clear_faults", "remove_toxics", "reload", "reload_at", "signal",
-                   "signal_at", "slowloris"},
+                   "toxics", "clear_faults", "remove_toxics", "hosts", "reload", "reload_at",
+                   "signal", "signal_at", "slowloris"},
                   p_);
     Phase ph;
     ph.pos = p_.pos(r.where());
@@ -659,6 +725,14 @@ class Loader {
                fmt::format("use an offset shorter than the phase's duration, e.g. {} = \"{}\"",
                            at_key, format_duration(ph.duration / 2)));
     };
+    std::string hosts;
+    if (r.string("hosts", hosts, "${mock.a.host} svc.test")) {
+      if (!has_hosts_)
+        r.fail("hosts", "there is no hosts file to rewrite",
+               "add hosts = \"\"\"...\"\"\" to [gateway] first (the hosts file it starts with)");
+      check_hosts_text(*r.find("hosts")->as_string(), r.path_of("hosts"));
+      ph.hosts = std::move(hosts);
+    }
     std::string reload;
     if (r.string("reload", reload, "[[listeners]] ...")) {
       if (!has_gateway_)
@@ -848,6 +922,7 @@ class Loader {
   Scenario& s_;
   std::string base_dir_;
   bool has_gateway_ = false;
+  bool has_hosts_ = false;  // [gateway] hosts: ${hosts_file} and phases' hosts may be used
   bool total_known_ = true;
   Duration total_{0};
   std::vector<Named> mocks_, proxies_, phases_;

@@ -9,10 +9,12 @@
 #include "sluice/core/config/load.hpp"
 #include "sluice/core/log.hpp"
 #include "sluice/gateway/admin.hpp"
+#include "sluice/gateway/dns_refresh.hpp"
 #include "sluice/gateway/health_service.hpp"
 #include "sluice/gateway/runtime.hpp"
 #include "sluice/gateway/worker.hpp"
 #include "sluice/net/listen.hpp"
+#include "sluice/upstream/hosts_file.hpp"
 
 namespace sluice::gateway {
 
@@ -70,13 +72,16 @@ FileStamp stamp(const std::string& path) {
 struct Gateway::Impl {
   GatewayOptions opts;
   Shared shared;
-  upstream::SystemResolver resolver;
+  upstream::SystemResolver system_resolver;
+  std::unique_ptr<upstream::HostsFileResolver> hosts_resolver;  // [server] hosts_file
   std::vector<std::unique_ptr<Worker>> workers;
   asio::io_context control{1};
   asio::signal_set signals{control, SIGTERM, SIGINT, SIGHUP};
   std::unique_ptr<AdminServer> admin;
   asio::steady_timer watch_timer{control};
   HealthService health{control};
+  DnsRefresher dns{control, [this]() -> upstream::Resolver& { return resolver(); },
+                   [this](std::shared_ptr<const Runtime> rt) { install(std::move(rt)); }};
   FileStamp watched;
   std::uint64_t generation = 1, reloads_ok = 0, reloads_failed = 0;
   bool draining = false;
@@ -84,6 +89,32 @@ struct Gateway::Impl {
   std::vector<std::pair<std::string, std::string>> bound;  // listener name -> address
 
   std::shared_ptr<const config::Config> config() { return shared.load()->config_ptr(); }
+
+  upstream::Resolver& resolver() {
+    if (hosts_resolver) return *hosts_resolver;
+    return system_resolver;
+  }
+
+  // A resolver for cfg's server.hosts_file, read now (nullptr when it names none).
+  Result<std::unique_ptr<upstream::HostsFileResolver>> open_hosts_file(const config::Config& cfg) {
+    const std::string& path = cfg.server.hosts_file;
+    if (path.empty()) return std::unique_ptr<upstream::HostsFileResolver>();
+    auto r = upstream::HostsFileResolver::open(path, system_resolver);
+    if (!r)
+      return make_error(ErrorKind::config, ErrorSource::internal,
+                        fmt::format("{}: server.hosts_file: {} (hint: check the path and the "
+                                    "file's permissions)",
+                                    cfg.source, r.error().message));
+    return std::move(*r);
+  }
+
+  // Makes rt the runtime new requests use (start, reload, DNS change). Requests in flight keep
+  // the runtime they started with.
+  void install(std::shared_ptr<const Runtime> rt) {
+    shared.publish(rt);
+    health.bind(rt);
+    dns.bind(std::move(rt));
+  }
 
   void reload(std::string_view trigger) {
     if (draining) return;
@@ -104,12 +135,25 @@ struct Gateway::Impl {
       return fail(fmt::format(
           "{} changed; it takes effect only after a restart (the old config keeps serving)",
           changed));
-    auto rt = Runtime::build(*cfg, resolver);
+    // server.hosts_file reloads; the new file is used only once the new config is in.
+    const std::string& hosts_path = (*cfg)->server.hosts_file;
+    const bool hosts_moved = hosts_path != (hosts_resolver ? hosts_resolver->path() : "");
+    std::unique_ptr<upstream::HostsFileResolver> next_hosts;
+    if (hosts_moved) {
+      auto opened = open_hosts_file(**cfg);
+      if (!opened) return fail(opened.error().message);
+      next_hosts = std::move(*opened);
+    }
+    upstream::Resolver* next_resolver = &resolver();
+    if (hosts_moved && next_hosts) next_resolver = next_hosts.get();
+    if (hosts_moved && !next_hosts) next_resolver = &system_resolver;
+    auto current = shared.load();
+    auto rt = Runtime::build(*cfg, *next_resolver, current.get());
     if (!rt) return fail(rt.error().message);
+    if (hosts_moved) hosts_resolver = std::move(next_hosts);
     log::Level lvl;
     if (log::parse_level((*cfg)->log.level, lvl)) log::set_level(lvl);
-    shared.publish(*rt);
-    health.bind(std::move(*rt));
+    install(std::move(*rt));
     ++generation;
     ++reloads_ok;
     log::info("reload", {{"status", "ok"}, {"trigger", trigger}, {"generation", generation}});
@@ -131,6 +175,7 @@ struct Gateway::Impl {
       ProcessInfo info{generation, reloads_ok, reloads_failed, draining};
       std::string text = render_prometheus(snap, info);
       render_upstream_metrics(*shared.load(), text);
+      dns.write_metrics(text);
       return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)};
     }
     if (path == "/admin/config") {
@@ -244,6 +289,7 @@ struct Gateway::Impl {
 
   void force_stop() {
     health.stop();
+    dns.stop();
     for (auto& w : workers) w->force_close();
     if (admin) admin->stop();
     signals.cancel();
@@ -267,7 +313,10 @@ Result<std::unique_ptr<Gateway>> Gateway::start(std::shared_ptr<const config::Co
   if (!impl->opts.watch_path.empty()) impl->watched = stamp(impl->opts.watch_path);
   log::Level lvl;
   if (log::parse_level(cfg->log.level, lvl)) log::set_level(lvl);
-  auto rt = Runtime::build(cfg, impl->resolver);
+  auto hosts = impl->open_hosts_file(*cfg);
+  if (!hosts) return hosts.error();
+  impl->hosts_resolver = std::move(*hosts);
+  auto rt = Runtime::build(cfg, impl->resolver());
   if (!rt) return rt.error();
 
   std::shared_ptr<log::LineSink> sink;
@@ -332,6 +381,7 @@ Result<std::unique_ptr<Gateway>> Gateway::start(std::shared_ptr<const config::Co
   }
   for (auto& w : impl->workers) w->start();
   impl->health.bind(*rt);
+  impl->dns.bind(*rt);
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
 }
 

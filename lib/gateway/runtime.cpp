@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "sluice/core/config/load.hpp"
+#include "sluice/core/log.hpp"
 #include "sluice/net/listen.hpp"
 
 namespace sluice::gateway {
@@ -20,13 +21,24 @@ std::string stat_key(std::string_view route, std::string_view cluster, std::stri
   return k;
 }
 
+namespace {
+
+std::vector<std::string> stat_keys_of(const config::Route& r, const upstream::Cluster& c) {
+  std::vector<std::string> keys;
+  for (const auto& ep : c.endpoints()) keys.push_back(stat_key(r.name, c.name(), ep.name));
+  return keys;
+}
+
+}  // namespace
+
 unsigned workers_of(const config::Config& cfg) {
   return cfg.server.workers ? cfg.server.workers
                             : std::max(1u, std::thread::hardware_concurrency());
 }
 
 Result<std::shared_ptr<const Runtime>> Runtime::build(std::shared_ptr<const config::Config> cfg,
-                                                      upstream::Resolver& resolver) {
+                                                      upstream::Resolver& resolver,
+                                                      const Runtime* previous) {
   auto rt = std::make_shared<Runtime>();
   rt->cfg_ = cfg;
   auto router = Router::build(cfg->routes);
@@ -35,8 +47,16 @@ Result<std::shared_ptr<const Runtime>> Runtime::build(std::shared_ptr<const conf
 
   std::vector<std::shared_ptr<const upstream::Cluster>> clusters;
   for (std::size_t i = 0; i < cfg->clusters.size(); ++i) {
-    auto built = upstream::Cluster::build(cfg->clusters[i], i, resolver, workers_of(*cfg));
+    const upstream::Cluster* before = previous ? previous->cluster(cfg->clusters[i].name) : nullptr;
+    std::vector<upstream::ResolveFailure> kept;
+    auto built =
+        upstream::Cluster::build(cfg->clusters[i], i, resolver, workers_of(*cfg), before, &kept);
     if (!built) return built.error();
+    for (const auto& f : kept)
+      log::warn("dns_resolve_failed", {{"cluster", cfg->clusters[i].name},
+                                       {"host", f.host},
+                                       {"error", f.error},
+                                       {"action", "kept the previous addresses"}});
     clusters.push_back(std::move(*built));
   }
   for (std::size_t i = 0; i < cfg->routes.size(); ++i) {
@@ -52,8 +72,7 @@ Result<std::shared_ptr<const Runtime>> Runtime::build(std::shared_ptr<const conf
       return config::config_error(r.pos, fmt::format("routes[{}].cluster", i),
                                   fmt::format("no cluster named \"{}\"", r.cluster),
                                   "name one of the [[clusters]]");
-    for (const auto& ep : rr.cluster->endpoints())
-      rr.stat_keys.push_back(stat_key(r.name, rr.cluster->name(), ep.name));
+    rr.stat_keys = stat_keys_of(r, *rr.cluster);
     rr.retry = std::make_shared<upstream::RetryPolicy>(r.retry);
     rr.hedge = std::make_shared<upstream::HedgePolicy>(r.retry);
     rr.retry_budget = std::make_shared<upstream::RetryBudget>(r.retry);
@@ -78,6 +97,30 @@ Result<std::shared_ptr<const Runtime>> Runtime::build(std::shared_ptr<const conf
       lr.tls = std::move(*ctx);
     }
     rt->listeners_.push_back(std::move(lr));
+  }
+  return std::shared_ptr<const Runtime>(std::move(rt));
+}
+
+Result<std::shared_ptr<const Runtime>> Runtime::with_clusters(
+    const Runtime& old, const std::vector<std::shared_ptr<const upstream::Cluster>>& fresh) {
+  auto rt = std::make_shared<Runtime>();
+  rt->cfg_ = old.cfg_;
+  auto router = Router::build(rt->cfg_->routes);  // the router is not copyable; same routes
+  if (!router) return router.error();
+  rt->router_ = std::move(*router);
+  rt->clusters_ = old.clusters_;
+  rt->routes_ = old.routes_;
+  rt->listeners_ = old.listeners_;
+  auto replace = [&](std::shared_ptr<const upstream::Cluster>& c) {
+    if (!c) return;
+    for (const auto& f : fresh)
+      if (f->name() == c->name()) c = f;
+  };
+  for (auto& c : rt->clusters_) replace(c);
+  for (auto& r : rt->routes_) {
+    replace(r.cluster);
+    replace(r.fallback_cluster);
+    r.stat_keys = stat_keys_of(*r.cfg, *r.cluster);
   }
   return std::shared_ptr<const Runtime>(std::move(rt));
 }

@@ -1,5 +1,6 @@
 #include "sluice/net/listen.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <netdb.h>
@@ -32,6 +33,39 @@ Result<asio::ip::address> resolve_host(const std::string& host) {
     out = asio::ip::address_v6(b);
   }
   ::freeaddrinfo(res);
+  return out;
+}
+
+Result<std::vector<asio::ip::address>> resolve_host_all(const std::string& host) {
+  error_code ec;
+  auto literal = asio::ip::make_address(host, ec);
+  if (!ec) return std::vector<asio::ip::address>{literal};
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
+  if (rc != 0 || !res)
+    return make_error(ErrorKind::dns, ErrorSource::internal,
+                      fmt::format("cannot resolve \"{}\": {}", host, gai_strerror(rc)));
+  std::vector<asio::ip::address> out;
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    if (a->ai_family == AF_INET) {
+      auto* sin = reinterpret_cast<sockaddr_in*>(a->ai_addr);
+      out.push_back(asio::ip::address_v4(ntohl(sin->sin_addr.s_addr)));
+    } else if (a->ai_family == AF_INET6) {
+      auto* sin6 = reinterpret_cast<sockaddr_in6*>(a->ai_addr);
+      asio::ip::address_v6::bytes_type b;
+      std::memcpy(b.data(), &sin6->sin6_addr, 16);
+      out.push_back(asio::ip::address_v6(b, sin6->sin6_scope_id));
+    }
+  }
+  ::freeaddrinfo(res);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (out.empty())
+    return make_error(ErrorKind::dns, ErrorSource::internal,
+                      fmt::format("cannot resolve \"{}\": no IPv4 or IPv6 address", host));
   return out;
 }
 

@@ -58,6 +58,19 @@ CircuitBreaker::CircuitBreaker(const config::Breaker& cfg, TimePoint now)
       bucket_width_(std::max<Duration>(Duration{1}, cfg.window / kBuckets)),
       since_(now) {}
 
+void CircuitBreaker::inherit(const CircuitBreaker& old) {
+  if (old.bucket_width_ == bucket_width_) buckets_ = old.buckets_;
+  state_ = old.state_;
+  since_ = old.since_;
+  until_ = old.until_;
+  consecutive_openings_ = old.consecutive_openings_;
+  generation_ = old.generation_;
+  probes_claimed_ = 0;
+  probe_successes_ = old.probe_successes_;
+  transitions_ = old.transitions_;
+  reason_ = old.reason_;
+}
+
 std::int64_t CircuitBreaker::epoch_of(TimePoint t) const {
   auto ns = t.time_since_epoch().count();
   auto w = bucket_width_.count();

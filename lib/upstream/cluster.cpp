@@ -3,21 +3,26 @@
 #include <fmt/format.h>
 
 #include "sluice/core/config/load.hpp"
+#include "sluice/net/listen.hpp"
 
 namespace sluice::upstream {
 
-namespace {
-
-bool is_address_literal(const std::string& host) {
-  net::error_code ec;
-  net::asio::ip::make_address(host, ec);
-  return !ec;
+Result<std::shared_ptr<const Cluster>> Cluster::build(const config::Cluster& cfg, std::size_t index,
+                                                      Resolver& resolver, std::size_t workers,
+                                                      const Cluster* previous,
+                                                      std::vector<ResolveFailure>* kept) {
+  std::vector<ResolveFailure> failures;
+  auto addrs = resolve_endpoints(cfg, index, resolver, previous, failures);
+  if (!addrs) return addrs.error();
+  if (kept) *kept = std::move(failures);
+  return from_endpoints(cfg, index, expand_endpoints(cfg, *addrs), workers, previous);
 }
 
-}  // namespace
-
-Result<std::shared_ptr<const Cluster>> Cluster::build(const config::Cluster& cfg, std::size_t index,
-                                                      Resolver& resolver, std::size_t workers) {
+Result<std::shared_ptr<const Cluster>> Cluster::from_endpoints(const config::Cluster& cfg,
+                                                               std::size_t index,
+                                                               std::vector<Endpoint> endpoints,
+                                                               std::size_t workers,
+                                                               const Cluster* previous) {
   std::shared_ptr<Cluster> c(new Cluster(cfg));
   bool any_tls = cfg.tls.enabled;
   for (const auto& e : cfg.endpoints) any_tls = any_tls || e.tls;
@@ -28,33 +33,14 @@ Result<std::shared_ptr<const Cluster>> Cluster::build(const config::Cluster& cfg
                                   ctx.error().message, "check the certificate, key and CA files");
     c->tls_ = std::move(*ctx);
   }
-  for (std::size_t i = 0; i < cfg.endpoints.size(); ++i) {
-    const auto& e = cfg.endpoints[i];
-    auto addr = resolver.resolve(e.address.host);
-    if (!addr)
-      return config::config_error(e.pos, fmt::format("clusters[{}].endpoints[{}]", index, i),
-                                  addr.error().message, "use a resolvable name or an IP address");
-    Endpoint ep;
-    ep.host = e.address.host;
-    ep.port = e.address.port;
-    ep.address = net::tcp::endpoint(*addr, e.address.port);
-    ep.tls = e.tls || cfg.tls.enabled;
-    bool v6 = ep.host.find(':') != std::string::npos;
-    std::string h = v6 ? fmt::format("[{}]", ep.host) : ep.host;
-    ep.name = fmt::format("{}:{}", h, ep.port);
-    bool default_port = ep.port == (ep.tls ? 443 : 80);
-    ep.host_header = default_port ? h : ep.name;
-    ep.server_name = !cfg.tls.sni.empty()          ? cfg.tls.sni
-                     : is_address_literal(ep.host) ? std::string()
-                                                   : ep.host;
-    ep.pool_key = fmt::format("{}|{}|{}", cfg.name, ep.name, ep.tls ? "tls" : "tcp");
-    ep.index = i;
-    c->endpoints_.push_back(std::move(ep));
-  }
-  std::vector<std::string> names;
-  for (const auto& ep : c->endpoints_) names.push_back(ep.name);
-  c->state_ = std::make_shared<ClusterState>(cfg, std::move(names), SystemClock::instance(),
+  c->endpoints_ = std::move(endpoints);
+  std::vector<TrackedEndpoint> tracked;
+  for (const auto& ep : c->endpoints_)
+    tracked.push_back({ep.name, net::to_string(ep.address),
+                       static_cast<double>(cfg.endpoints[ep.config_index].weight)});
+  c->state_ = std::make_shared<ClusterState>(cfg, std::move(tracked), SystemClock::instance(),
                                              SeededRng::from_entropy().next());
+  if (previous) c->state_->inherit(previous->state());
   for (std::size_t w = 0; w < std::max<std::size_t>(1, workers); ++w) {
     auto wb = std::make_unique<WorkerBalancer>(WorkerBalancer{SeededRng::from_entropy(), nullptr});
     BalancerOptions o;

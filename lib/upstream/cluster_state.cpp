@@ -14,10 +14,20 @@ nlohmann::json EndpointExplanation::to_json() const {
   return j;
 }
 
-ClusterState::ClusterState(const config::Cluster& cfg, std::vector<std::string> endpoint_names,
+namespace {
+
+std::vector<std::string> names_of(const std::vector<TrackedEndpoint>& eps) {
+  std::vector<std::string> out;
+  for (const auto& e : eps) out.push_back(e.name);
+  return out;
+}
+
+}  // namespace
+
+ClusterState::ClusterState(const config::Cluster& cfg, std::vector<TrackedEndpoint> endpoints,
                            const Clock& clock, std::uint64_t seed)
     : cfg_(cfg),
-      names_(std::move(endpoint_names)),
+      names_(names_of(endpoints)),
       clock_(clock),
       rng_(seed),
       limits_(cfg.breaker),
@@ -33,6 +43,10 @@ ClusterState::ClusterState(const config::Cluster& cfg, std::vector<std::string> 
       slow_start_(names_.size()),
       was_usable_(names_.size(), true) {
   for (const auto& n : names_) ids_.push_back(key_hash(n));
+  for (const auto& e : endpoints) {
+    addresses_.push_back(e.address);
+    weights_.push_back(e.weight);
+  }
   std::lock_guard lk(mu_);
   publish_locked(clock_.now());
   gate_.publish(breaker_, clock_.now());
@@ -100,6 +114,33 @@ bool ClusterState::set_draining(std::string_view endpoint, bool draining) {
   return false;
 }
 
+void ClusterState::inherit(const ClusterState& old) {
+  if (&old == this || old.cfg_.name != cfg_.name) return;
+  const TimePoint now = clock_.now();
+  std::scoped_lock lk(mu_, old.mu_);
+  std::vector<std::optional<std::size_t>> old_of_new(names_.size());
+  for (std::size_t j = 0; j < names_.size(); ++j)
+    for (std::size_t k = 0; k < old.names_.size(); ++k)
+      if (names_[j] == old.names_[k] && addresses_[j] == old.addresses_[k]) {
+        old_of_new[j] = k;
+        break;
+      }
+  for (std::size_t j = 0; j < names_.size(); ++j) {
+    if (!old_of_new[j]) continue;
+    const std::size_t k = *old_of_new[j];
+    health_.adopt(j, old.health_.endpoint(k));
+    draining_[j] = old.draining_[k];
+    was_usable_[j] = old.was_usable_[k];
+  }
+  slow_start_ = old.slow_start_;
+  slow_start_.remap(old_of_new, now);
+  outlier_.adopt(old.outlier_, old_of_new, now);
+  health_transitions_ = old.health_transitions_;
+  if (cfg_.breaker.enabled && old.cfg_.breaker.enabled) breaker_.inherit(old.breaker_);
+  publish_locked(now);
+  gate_.publish(breaker_, now);
+}
+
 void ClusterState::publish_locked(TimePoint now) {
   auto s = std::make_shared<ClusterSnapshot>();
   s->endpoints.resize(names_.size());
@@ -115,7 +156,7 @@ void ClusterState::publish_locked(TimePoint now) {
     was_usable_[i] = v.usable;
     double factor = slow_start_.weight_factor(i, now, cfg_.slow_start);
     v.slow_start = v.usable && factor < 1.0;
-    v.weight = cfg_.endpoints[i].weight * factor;
+    v.weight = weights_[i] * factor;
     usable[i] = v.usable;
     if (v.usable) ++s->usable;
   }

@@ -375,6 +375,23 @@ void OutlierDetector::remap(const std::vector<std::optional<std::size_t>>& old_o
   enforce_cap(now);
 }
 
+void OutlierDetector::adopt(const OutlierDetector& old,
+                            const std::vector<std::optional<std::size_t>>& old_of_new,
+                            TimePoint now) {
+  hosts_ = old.hosts_;
+  ejected_ = old.ejected_;
+  ejected_count_ = old.ejected_count_;
+  window_start_ = old.window_start_;
+  ejections_ = old.ejections_;
+  skipped_ = old.skipped_;
+  if (!cfg_.enabled) {
+    // Nothing may stay ejected by a detector that is now off.
+    std::fill(ejected_.begin(), ejected_.end(), false);
+    ejected_count_ = 0;
+  }
+  remap(old_of_new, now);
+}
+
 std::optional<TimePoint> OutlierDetector::next_deadline() const {
   if (!cfg_.enabled) return std::nullopt;
   std::optional<TimePoint> t;

@@ -150,7 +150,7 @@ void read_server(const TableReader& root, Server& s) {
   if (!t) return;
   TableReader r(*t, "server", "in [server]",
                 {"workers", "max_connections", "header_timeout", "idle_timeout", "drain_timeout",
-                 "max_header_bytes", "max_body_bytes"},
+                 "max_header_bytes", "max_body_bytes", "hosts_file"},
                 root.problems());
   r.integer("workers", s.workers, 0, 4096);
   r.integer("max_connections", s.max_connections, 1);
@@ -159,6 +159,7 @@ void read_server(const TableReader& root, Server& s) {
   r.duration("drain_timeout", s.drain_timeout, /*allow_zero=*/true);
   r.size("max_header_bytes", s.max_header_bytes);
   r.size("max_body_bytes", s.max_body_bytes);
+  read_path(r, "hosts_file", s.hosts_file, "hosts");
 }
 
 void read_admin(const TableReader& root, Admin& a, Refs& refs) {
@@ -656,6 +657,7 @@ nlohmann::json to_json(const Config& c) {
                        : c.log.access == AccessLogTarget::stderr_ ? "stderr"
                                                                   : c.log.access_path.c_str();
   out["log"] = {{"access", access}, {"level", c.log.level}};
+  if (!s.hosts_file.empty()) out["server"]["hosts_file"] = s.hosts_file;
 
   for (const auto& l : c.listeners) {
     json j = {{"name", l.name}, {"listen", host_port_text(l.address)}};

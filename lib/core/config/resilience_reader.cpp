@@ -14,14 +14,6 @@ const std::vector<std::string_view> kRouteResilienceKeys = {"retry", "fallback"}
 
 namespace {
 
-// Keys that are part of the schema but not yet enforced by the gateway: refused, never ignored.
-bool refuse_unimplemented(const TableReader& r, std::string_view key) {
-  if (!r.has(key)) return false;
-  r.fail(key, "is not implemented yet in this version",
-         "remove it; man sluice.toml(5) lists what this version enforces");
-  return true;
-}
-
 // key = "word" where word must be one of `names`; false when absent or unknown (reported).
 template <class E>
 bool read_enum(const TableReader& r, std::string_view key, E& out,
@@ -347,7 +339,7 @@ void read_cluster_resilience(const TableReader& r, Cluster& cl) {
            "set lb_policy = \"ring_hash\" or \"maglev\", or remove hash_key");
   if (auto t = r.table("breaker")) read_breaker(*t, r.path_of("breaker"), p, cl.breaker);
   if (auto t = r.table("bulkhead")) read_bulkhead(*t, r.path_of("bulkhead"), p, cl.bulkhead);
-  if (!refuse_unimplemented(r, "dns_refresh")) r.duration("dns_refresh", cl.dns_refresh, true);
+  r.duration("dns_refresh", cl.dns_refresh, true);
 }
 
 void read_route_resilience(const TableReader& r, Route& route,

@@ -398,7 +398,8 @@ phase = "q"
        "s.toml:7:8: mocks[1].name: duplicate mock name \"a\" (hint: names must be unique; \"a\" is "
        "already used at line 4)\n"
        "s.toml:9:32: gateway.config: unknown placeholder ${gateway.x} (hint: placeholders are "
-       "${mock.NAME} and ${proxy.NAME}; write $${ for a literal ${)\n"
+       "${mock.NAME}, ${mock.NAME.host}, ${mock.NAME.port}, ${proxy.NAME} and ${hosts_file}; "
+       "write $${ for a literal ${)\n"
        "s.toml:9:46: gateway.config: unterminated placeholder (hint: close it with '}', e.g. "
        "${mock.a}; write $${ for a literal ${)\n"
        "s.toml:13:8: phases[0].rate: must be greater than zero, got 0 (hint: give the requests per "
@@ -484,6 +485,73 @@ expect = "true"
           "TOML syntax here: strings need double quotes, tables are written [name] and repeated "
           "ones [[name]])");
   }
+}
+
+TEST_CASE("Mocks on other loopback addresses, a shared port and a hosts file", "[scenario]") {
+  auto r = load_scenario_string(R"(name = "dns"
+[[mocks]]
+name = "old"
+address = "127.0.0.2"
+[[mocks]]
+name = "new"
+address = "127.0.0.3"
+port = "mock.old"
+[gateway]
+hosts = "${mock.old.host} svc.test"
+config = """
+[server]
+hosts_file = "${hosts_file}"
+[[listeners]]
+listen = "127.0.0.1:0"
+[[clusters]]
+name = "svc"
+endpoints = ["svc.test:${mock.old.port}"]
+"""
+[[phases]]
+name = "join"
+duration = "1s"
+hosts = "${mock.new.host} svc.test"
+[[assertions]]
+expect = "true"
+)",
+                                "s.toml");
+  if (!r) FAIL(r.error().message);
+  REQUIRE(r->mocks.size() == 2);
+  CHECK(r->mocks[0].address == "127.0.0.2");
+  CHECK(r->mocks[0].port_of.empty());
+  CHECK(r->mocks[1].port_of == "old");
+  CHECK(r->gateway->hosts == "${mock.old.host} svc.test");
+  CHECK(r->phases[0].hosts == "${mock.new.host} svc.test");
+
+  CHECK(error_of(R"(name = "x"
+[[mocks]]
+name = "a"
+address = "10.0.0.1"
+[[mocks]]
+name = "b"
+port = "mock.a"
+[[mocks]]
+name = "c"
+address = "127.0.0.4"
+port = "mock.zz"
+[gateway]
+config = "x = '${hosts_file}'"
+[[phases]]
+name = "p"
+duration = "1s"
+hosts = "1.2.3.4 a"
+[[assertions]]
+expect = "true"
+)") == "s.toml:4:11: mocks[0].address: \"10.0.0.1\" is not an IPv4 loopback address (hint: use "
+       "an address in 127.0.0.0/8, e.g. address = \"127.0.0.2\")\n"
+       "s.toml:7:8: mocks[1].port: mock \"a\" is bound on 127.0.0.1 already (hint: give this mock "
+       "another loopback address, e.g. address = \"127.0.0.3\")\n"
+       "s.toml:11:8: mocks[2].port: no earlier mock named \"zz\" (hint: name a mock declared above "
+       "this one)\n"
+       "s.toml:13:18: gateway.config: ${hosts_file} is used but there is no hosts file (hint: add "
+       "hosts = \"\"\"...\"\"\" to [gateway] (the runner writes it and substitutes its path))\n"
+       "s.toml:17:9: phases[0].hosts: there is no hosts file to rewrite (hint: add hosts = "
+       "\"\"\"...\"\"\" to [gateway] first (the hosts file it starts with))");
 }
 
 TEST_CASE("substitute replaces mock and proxy placeholders with addresses", "[scenario]") {

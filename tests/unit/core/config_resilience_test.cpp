@@ -178,9 +178,8 @@ TEST_CASE("config: resilience errors name the key and a fix", "[config]") {
         std::string::npos);
 }
 
-TEST_CASE("config: keys this version does not enforce yet are refused, not ignored", "[config]") {
-  CHECK(error(text("dns_refresh = \"10s\"")).find("is not implemented yet in this version") !=
-        std::string::npos);
+TEST_CASE("config: dns_refresh is a duration", "[config]") {
+  CHECK(ok(text("dns_refresh = \"10s\"")).clusters[0].dns_refresh == 10s);
 }
 
 TEST_CASE("config: breaker connection limits", "[config]") {

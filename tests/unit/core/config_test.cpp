@@ -365,7 +365,7 @@ TEST_CASE("config error: unknown key without a close match lists the valid keys"
   CHECK(errors_with_listener("[server]\nfrobnicate = true\n") ==
         "sluice.toml:2:1: server.frobnicate: unknown key (hint: valid keys in [server] are: "
         "\"workers\", \"max_connections\", \"header_timeout\", \"idle_timeout\", "
-        "\"drain_timeout\", \"max_header_bytes\", \"max_body_bytes\")");
+        "\"drain_timeout\", \"max_header_bytes\", \"max_body_bytes\", \"hosts_file\")");
   CHECK(errors_with_listener("verbose = true\n") ==
         "sluice.toml:1:1: verbose: unknown key (hint: valid keys at the top level are: "
         "\"server\", \"admin\", \"log\", \"listeners\", \"routes\", \"clusters\")");

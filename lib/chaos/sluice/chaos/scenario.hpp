@@ -24,9 +24,13 @@ namespace sluice::chaos {
 
 using config::SourcePos;
 
-// An HTTP mock upstream, bound on 127.0.0.1:0. Its address is ${mock.NAME}.
+// An HTTP mock upstream, bound on ADDRESS:0 (127.0.0.1 unless `address` names another loopback
+// address), or on the port of an earlier mock (`port = "mock.NAME"`). Its address is
+// ${mock.NAME}, its parts ${mock.NAME.host} and ${mock.NAME.port}.
 struct ScenarioMock {
   std::string name;
+  std::string address = "127.0.0.1";
+  std::string port_of;  // the earlier mock whose port this one shares; empty: a free port
   std::vector<MockRouteSpec> routes;  // [[mocks.routes]]; empty: the demo routes
   std::vector<Fault> faults;          // the initial fault plan
   SourcePos pos;                      // the [[mocks]] header
@@ -49,6 +53,9 @@ struct ScenarioGateway {
   std::string config;
   std::string file;  // the path, resolved against the scenario file's directory; empty when inline
   std::string target = "main";  // the listener phase traffic goes to
+  // A hosts(5) file the runner writes (placeholders substituted) before the gateway starts; its
+  // path is ${hosts_file}, for the config's [server] hosts_file. Phases may rewrite it.
+  std::optional<std::string> hosts;
   SourcePos pos;
 };
 
@@ -110,6 +117,9 @@ struct Phase {
   std::vector<PhaseFault> faults;
   std::vector<PhaseToxic> toxics;
 
+  // New contents for the gateway's hosts file ([gateway] hosts), written at the phase start
+  // (placeholders not yet substituted), before the phase's traffic begins.
+  std::optional<std::string> hosts;
   // A new gateway config (placeholders not yet substituted), written and signalled with SIGHUP
   // `reload_at` into the phase.
   std::optional<std::string> reload;
@@ -158,7 +168,8 @@ Result<Scenario> load_scenario_file(const std::string& path);
 Result<Scenario> load_scenario_string(std::string_view toml, std::string_view source_name);
 
 // Replaces ${mock.NAME} and ${proxy.NAME} with addresses keyed "mock.NAME" / "proxy.NAME"
-// ("127.0.0.1:40123"); "$${" stands for a literal "${". An unknown or unterminated placeholder is
+// ("127.0.0.1:40123"), and any other ${KEY} with addresses[KEY] (mock.NAME.host, mock.NAME.port,
+// hosts_file); "$${" stands for a literal "${". An unknown or unterminated placeholder is
 // an error naming it.
 Result<std::string> substitute(std::string_view text,
                                const std::map<std::string, std::string>& addresses);

@@ -46,8 +46,16 @@ struct ListenerRuntime {
 
 class Runtime {
  public:
+  // previous: the runtime this one replaces (a reload), or null at start. Each cluster of the
+  // same name inherits its endpoint state (upstream::ClusterState::inherit), and a discovered
+  // name that fails to resolve keeps its previous addresses (logged as dns_resolve_failed).
   static Result<std::shared_ptr<const Runtime>> build(std::shared_ptr<const config::Config> cfg,
-                                                      upstream::Resolver& resolver);
+                                                      upstream::Resolver& resolver,
+                                                      const Runtime* previous = nullptr);
+  // `old` with some clusters replaced by rebuilt ones of the same name (a DNS refresh changed
+  // their endpoints). Everything else, retry budgets and counters included, is shared with `old`.
+  static Result<std::shared_ptr<const Runtime>> with_clusters(
+      const Runtime& old, const std::vector<std::shared_ptr<const upstream::Cluster>>& fresh);
 
   const config::Config& config() const { return *cfg_; }
   std::shared_ptr<const config::Config> config_ptr() const { return cfg_; }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "sluice/core/config/schema.hpp"
 #include "sluice/core/error.hpp"
@@ -12,6 +13,9 @@ namespace sluice::net {
 
 // Resolves host (name or literal) to one address, synchronously (start-up and reload only).
 Result<asio::ip::address> resolve_host(const std::string& host);
+// Every address of host (A and AAAA answers), without duplicates, sorted (IPv4 before IPv6, then
+// by value), synchronously. A literal resolves to itself. No address at all is an error.
+Result<std::vector<asio::ip::address>> resolve_host_all(const std::string& host);
 
 enum class ReusePort { no, yes };
 

@@ -97,6 +97,10 @@ class CircuitBreaker {
   // Claims one of the half_open_probes slots; false when not half-open or all are claimed.
   bool try_acquire_probe(TimePoint now);
 
+  // Takes over `old`'s state (a reload): state, times, window, openings and transition counts.
+  // This breaker's config stays; the window is dropped when its bucket width changed.
+  void inherit(const CircuitBreaker& old);
+
   // Introspection. The rate functions look at the window as of `now`.
   BreakerStatus status(TimePoint now);
   TimePoint since() const { return since_; }

@@ -13,6 +13,7 @@
 #include "sluice/net/asio.hpp"
 #include "sluice/net/tls.hpp"
 #include "sluice/upstream/cluster_state.hpp"
+#include "sluice/upstream/discovery.hpp"
 #include "sluice/upstream/endpoint.hpp"
 #include "sluice/upstream/resolver.hpp"
 
@@ -22,8 +23,19 @@ class Cluster {
  public:
   // index: the cluster's position in the config, for error messages (clusters[INDEX]...).
   // workers: how many threads will call choose(), each with its own index below that.
+  // previous: the same cluster in the runtime this one replaces (reload, DNS refresh), or null:
+  // its state is inherited (ClusterState::inherit) and a discovered name that fails to resolve
+  // keeps its addresses, listed in `kept` (resolve_endpoints).
   static Result<std::shared_ptr<const Cluster>> build(const config::Cluster& cfg, std::size_t index,
-                                                      Resolver& resolver, std::size_t workers = 1);
+                                                      Resolver& resolver, std::size_t workers = 1,
+                                                      const Cluster* previous = nullptr,
+                                                      std::vector<ResolveFailure>* kept = nullptr);
+  // The same from endpoints already resolved and expanded (rediscover()).
+  static Result<std::shared_ptr<const Cluster>> from_endpoints(const config::Cluster& cfg,
+                                                               std::size_t index,
+                                                               std::vector<Endpoint> endpoints,
+                                                               std::size_t workers,
+                                                               const Cluster* previous);
 
   const std::string& name() const { return cfg_.name; }
   const config::Cluster& config() const { return cfg_; }

@@ -62,9 +62,17 @@ struct EndpointExplanation {
   nlohmann::json to_json() const;
 };
 
+// One endpoint as the state tracks it. An endpoint "persists" across a reload or a DNS refresh
+// when both its name and its address are the same.
+struct TrackedEndpoint {
+  std::string name;     // the metrics and admin label ("host:port", or "ADDR:PORT" when discovered)
+  std::string address;  // the resolved "ADDR:PORT"
+  double weight = 1.0;  // the configured weight
+};
+
 class ClusterState {
  public:
-  ClusterState(const config::Cluster& cfg, std::vector<std::string> endpoint_names,
+  ClusterState(const config::Cluster& cfg, std::vector<TrackedEndpoint> endpoints,
                const Clock& clock, std::uint64_t seed);
 
   // --- workers
@@ -97,6 +105,14 @@ class ClusterState {
   void record_check(std::size_t endpoint, CheckResult r);
   // Manual drain from the admin API. False for an unknown endpoint.
   bool set_draining(std::string_view endpoint, bool draining);
+  // Carries the state of `old` (the same cluster in the runtime this one replaces) over, before
+  // this state is published to workers. For every endpoint that persists (same name and
+  // address): active health (up/down, consecutive counts, last result), outlier ejection (until,
+  // multiplier, count), the manual drain and its slow-start ramp. The breaker carries over when it
+  // is enabled in both. Endpoints that are new start as after start-up, except that they begin a
+  // slow-start ramp (they join a running cluster). Cluster-wide counters (health transitions,
+  // ejections by rule, breaker transitions) carry over too, so metrics stay monotonic.
+  void inherit(const ClusterState& old);
 
   const config::Cluster& config() const { return cfg_; }
   std::size_t size() const { return names_.size(); }
@@ -114,6 +130,8 @@ class ClusterState {
 
   config::Cluster cfg_;
   std::vector<std::string> names_;
+  std::vector<std::string> addresses_;
+  std::vector<double> weights_;
   const Clock& clock_;
   SeededRng rng_;
   std::atomic<std::shared_ptr<const ClusterSnapshot>> snap_;

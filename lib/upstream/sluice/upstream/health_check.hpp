@@ -44,6 +44,10 @@ class HealthTracker {
   // Returns true when the endpoint changed state.
   bool record(std::size_t i, CheckResult r, std::chrono::system_clock::time_point wall);
   const Endpoint& endpoint(std::size_t i) const { return eps_[i]; }
+  // Carries an endpoint's state over from the tracker this one replaces (a reload).
+  void adopt(std::size_t i, const Endpoint& e) {
+    if (i < eps_.size()) eps_[i] = e;
+  }
   std::size_t size() const { return eps_.size(); }
 
  private:

@@ -140,6 +140,12 @@ class OutlierDetector {
   // (nullopt). Old indices not mentioned are dropped. The cap is re-applied as in resize().
   void remap(const std::vector<std::optional<std::size_t>>& old_of_new, TimePoint now);
 
+  // Takes over `old`'s state (a reload): new index j was old index old_of_new[j], or is new
+  // (nullopt). Ejections, multipliers, counters and the rule totals carry over; this detector's
+  // config and Rng stay. The cap is re-applied as in remap().
+  void adopt(const OutlierDetector& old, const std::vector<std::optional<std::size_t>>& old_of_new,
+             TimePoint now);
+
   bool ejected(std::size_t i) const { return i < ejected_.size() && ejected_[i]; }
   // One flag per endpoint, for the immutable snapshot workers read.
   const std::vector<bool>& ejected_mask() const { return ejected_; }

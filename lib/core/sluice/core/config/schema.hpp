@@ -48,6 +48,9 @@ struct Server {
   Duration drain_timeout = 15s;
   std::uint64_t max_header_bytes = 64 * 1024;
   std::uint64_t max_body_bytes = 1ull << 30;
+  // A hosts(5) file consulted before the system resolver for upstream endpoint names; re-read at
+  // every resolution (DNS refresh, reload). Empty: none.
+  std::string hosts_file;
 };
 
 struct Admin {
