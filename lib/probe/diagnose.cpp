@@ -69,8 +69,23 @@ Result<GatewayCluster> parse_cluster(const Json& j, const std::string& where) {
     rd.get(*b, "state", v.state, where + ".breaker");
     rd.get(*b, "reason", v.reason, where + ".breaker");
     rd.get(*b, "openings", v.openings, where + ".breaker");
+    rd.get(*b, "since", v.since, where + ".breaker");
+    rd.get(*b, "until", v.until, where + ".breaker");
+    rd.get(*b, "open_for_ms", v.open_for_ms, where + ".breaker");
     c.breaker = std::move(v);
   }
+  if (auto b = j.find("bulkhead"); b != j.end() && b->is_object()) {
+    BulkheadView v;
+    const std::string bw = where + ".bulkhead";
+    rd.get(*b, "max_concurrent", v.max_concurrent, bw);
+    rd.get(*b, "max_queue", v.max_queue, bw);
+    rd.get(*b, "queue_timeout_ms", v.queue_timeout_ms, bw);
+    rd.get(*b, "in_flight", v.in_flight, bw);
+    rd.get(*b, "queued", v.queued, bw);
+    rd.get(*b, "rejected_total", v.rejected_total, bw);
+    c.bulkhead = v;
+  }
+  if (!rd.error.empty()) return admin_error(rd.error);
   auto eps = j.find("endpoints");
   if (eps == j.end() || !eps->is_array())
     return admin_error(fmt::format("{}.endpoints: expected an array", where));
@@ -259,6 +274,38 @@ std::string iso_in(std::chrono::system_clock::time_point now, double ms) {
                                    std::chrono::duration<double, std::milli>(ms)));
 }
 
+// What an outlier rule means, as the start of the cause.
+std::string rule_meaning(std::string_view rule) {
+  if (rule == "consecutive_5xx") return "answered 5xx too many times in a row";
+  if (rule == "consecutive_gateway_failure")
+    return "failed to connect, was reset or timed out too many times in a row";
+  if (rule == "latency") return "a latency outlier, much slower than the other endpoints";
+  if (rule == "success_rate") return "its success rate is far below the other endpoints'";
+  if (rule == "failure_percentage") return "too many of its requests fail";
+  return "it failed too many requests";
+}
+
+// "the cluster's circuit breaker is open since T (reason); it may half-open at U (in 2s),
+// opening #N"
+std::string breaker_text(const BreakerView& b) {
+  std::string s = "the cluster's circuit breaker is open";
+  if (!b.since.empty()) s += " since " + b.since;
+  if (!b.reason.empty()) s += " (" + b.reason + ")";
+  if (!b.until.empty())
+    s += fmt::format("; it may half-open at {} (in {})", b.until, ms_text(b.open_for_ms));
+  if (b.openings > 0) s += fmt::format(", opening #{}", b.openings);
+  return s;
+}
+
+// "the cluster's bulkhead is full: 4 of 4 requests in flight, 3 queued (at most 4), 57 turned
+// away so far"
+std::string bulkhead_text(const BulkheadView& b) {
+  return fmt::format(
+      "the cluster's bulkhead is full: {} of {} requests in flight, {} queued (at most {}), {} "
+      "turned away so far",
+      b.in_flight, b.max_concurrent, b.queued, b.max_queue, b.rejected_total);
+}
+
 }  // namespace
 
 std::string_view to_string(Verdict v) {
@@ -334,7 +381,8 @@ EndpointDiagnosis diagnose_endpoint(std::string cluster, std::string endpoint,
                                     std::optional<GatewayEndpoint> gateway,
                                     const std::optional<BreakerView>& breaker,
                                     const Thresholds& thresholds,
-                                    std::chrono::system_clock::time_point now) {
+                                    std::chrono::system_clock::time_point now,
+                                    const std::optional<BulkheadView>& bulkhead) {
   EndpointDiagnosis d;
   d.cluster = std::move(cluster);
   d.endpoint = std::move(endpoint);
@@ -357,7 +405,16 @@ EndpointDiagnosis diagnose_endpoint(std::string cluster, std::string endpoint,
         fmt::format("drained on purpose ({})", gw->reason.empty() ? "admin API" : gw->reason),
         undrain);
   } else if (found && found->verdict == Verdict::unreachable) {
-    set(found->verdict, found->phase, found->cause, found->fix);
+    // The gateway's own view says whether it already reacted (ejected it, marked it unhealthy).
+    std::string cause = found->cause;
+    if (gw && gw->state == "ejected" && gw->outlier && gw->outlier->ejected)
+      cause += fmt::format("; the gateway ejected it ({}) for another {}", gw->outlier->rule,
+                           ms_text(gw->outlier->ejected_for_ms));
+    else if (gw && gw->state != "healthy")
+      cause += "; the gateway counts it " + gw->state;
+    else if (gw)
+      cause += "; the gateway still counts it healthy";
+    set(found->verdict, found->phase, std::move(cause), found->fix);
   } else if (gw && gw->state == "unhealthy") {
     const HealthView* h = gw->health_check ? &*gw->health_check : nullptr;
     std::string cause;
@@ -401,8 +458,8 @@ EndpointDiagnosis diagnose_endpoint(std::string cluster, std::string endpoint,
     const OutlierView* o = gw->outlier ? &*gw->outlier : nullptr;
     std::string cause;
     if (o)
-      cause = fmt::format("ejected by outlier detection ({}{}) until {} (in {}), ejection #{}",
-                          o->rule.empty() ? "outlier" : o->rule,
+      cause = fmt::format("{}: ejected by outlier detection ({}{}) until {} (in {}), ejection #{}",
+                          rule_meaning(o->rule), o->rule.empty() ? "outlier" : o->rule,
                           o->detail.empty() ? "" : ": " + o->detail, iso_in(now, o->ejected_for_ms),
                           ms_text(o->ejected_for_ms), o->times_ejected);
     else
@@ -416,11 +473,9 @@ EndpointDiagnosis diagnose_endpoint(std::string cluster, std::string endpoint,
     fix += "; a passing health check re-admits it sooner";
     set(Verdict::ejected, "outlier", std::move(cause), std::move(fix));
   } else if (breaker && breaker->state == "open") {
-    set(Verdict::breaker_open, "breaker",
-        fmt::format("the cluster's circuit breaker is open{}",
-                    breaker->reason.empty() ? "" : " (" + breaker->reason + ")"),
-        "requests fail fast until it half-opens; fix what tripped it (errors or slow calls "
-        "across the cluster)");
+    set(Verdict::breaker_open, "breaker", breaker_text(*breaker),
+        "requests get 503 breaker_open at once until it half-opens; fix what tripped it (errors "
+        "or slow calls across the cluster)");
   } else if (gw && gw->state == "slow_start") {
     set(Verdict::slow_start, "gateway",
         gw->reason.empty() ? "ramping up after admission" : gw->reason, "");
@@ -447,6 +502,17 @@ EndpointDiagnosis diagnose_endpoint(std::string cluster, std::string endpoint,
                         detail::format_ms(total), detail::format_ms(thresholds.slow)),
             "check the service's load; a slow endpoint risks timeouts and latency ejection");
     }
+    // A full bulkhead: the cluster's endpoints do not keep up with the requests sent to them.
+    if (bulkhead && bulkhead->full() && (d.verdict == Verdict::ok || d.verdict == Verdict::slow)) {
+      std::string cause = bulkhead_text(*bulkhead) +
+                          ": requests to the cluster wait in its queue or get 503 bulkhead_full or "
+                          "bulkhead_timeout";
+      if (d.verdict == Verdict::slow) cause = d.cause + "; " + cause;
+      set(Verdict::slow, d.verdict == Verdict::slow ? d.phase : std::string("bulkhead"),
+          std::move(cause),
+          "the cluster's endpoints answer too slowly for its load: find why they are slow, or "
+          "raise clusters.bulkhead.max_concurrent if they can take more");
+    }
   }
   d.usable = is_usable(d.verdict);
   return d;
@@ -461,7 +527,7 @@ void summarize(ClusterDiagnosis& c) {
     if (e.usable) ++c.usable;
     if (e.verdict != Verdict::ok) {
       all_ok = false;
-      if (!e.usable) ++by[std::string(to_string(e.verdict))];
+      ++by[std::string(to_string(e.verdict))];
     }
   }
   std::string counts;
@@ -471,7 +537,10 @@ void summarize(ClusterDiagnosis& c) {
     c.cause = "the cluster has no endpoints";
   } else if (c.usable == 0) {
     c.verdict = "down";
-    c.cause = fmt::format("no usable endpoint ({}): requests get \"no healthy upstream\"", counts);
+    const bool breaker_open =
+        c.gateway && c.gateway->breaker && c.gateway->breaker->state == "open";
+    c.cause = fmt::format("no usable endpoint ({}): requests get {}", counts,
+                          breaker_open ? "503 breaker_open" : "\"no healthy upstream\"");
     if (c.gateway && c.gateway->mode.starts_with("panic"))
       c.cause += fmt::format("; the gateway is in panic mode ({})", c.gateway->mode);
   } else if (!all_ok) {
@@ -483,6 +552,11 @@ void summarize(ClusterDiagnosis& c) {
     c.verdict = "ok";
     c.cause.clear();
   }
+  // What the gateway says about the cluster as a whole.
+  if (c.gateway && c.gateway->breaker && c.gateway->breaker->state == "open")
+    c.cause += (c.cause.empty() ? "" : "; ") + breaker_text(*c.gateway->breaker);
+  if (c.gateway && c.gateway->bulkhead && c.gateway->bulkhead->full())
+    c.cause += (c.cause.empty() ? "" : "; ") + bulkhead_text(*c.gateway->bulkhead);
 }
 
 Result<std::vector<Planned>> plan_from_config(const config::Config& c) {
@@ -592,15 +666,17 @@ Diagnosis run(const std::vector<Planned>& plan, const std::vector<GatewayCluster
     if (index[i] != static_cast<std::size_t>(-1)) probe = reports[index[i]];
     std::optional<GatewayEndpoint> gw;
     std::optional<BreakerView> breaker;
+    std::optional<BulkheadView> bulkhead;
     if (gateway)
       for (const auto& g : *gateway)
         if (g.name == p.cluster) {
           breaker = g.breaker;
+          bulkhead = g.bulkhead;
           for (const auto& e : g.endpoints)
             if (e.name == p.endpoint) gw = e;
         }
     auto e = diagnose_endpoint(p.cluster, p.endpoint, std::move(probe), std::move(gw), breaker,
-                               options.thresholds, d.now);
+                               options.thresholds, d.now, bulkhead);
     e.origin = p.origin;
     cluster_of(p.cluster).endpoints.push_back(std::move(e));
   }

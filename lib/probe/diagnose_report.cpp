@@ -208,7 +208,13 @@ std::string report_text(const Diagnosis& d, bool color) {
     if (c.gateway) {
       out += fmt::format(" (gateway: {} of {} usable, mode {}", c.gateway->usable, c.gateway->total,
                          c.gateway->mode.empty() ? "-" : c.gateway->mode);
-      if (c.gateway->breaker) out += ", breaker " + c.gateway->breaker->state;
+      if (const auto& b = c.gateway->breaker) {
+        out += ", breaker " + b->state;
+        if (b->state != "closed" && !b->since.empty()) out += " since " + b->since;
+      }
+      if (const auto& b = c.gateway->bulkhead)
+        out += fmt::format(", bulkhead {} of {} in flight, {} queued", b->in_flight,
+                           b->max_concurrent, b->queued);
       out += ")";
     }
     out += "\n";
@@ -293,10 +299,22 @@ std::string report_json(const Diagnosis& d) {
     if (c.gateway) {
       Json g = {
           {"mode", c.gateway->mode}, {"usable", c.gateway->usable}, {"total", c.gateway->total}};
-      if (c.gateway->breaker)
-        g["breaker"] = {{"state", c.gateway->breaker->state},
-                        {"reason", c.gateway->breaker->reason},
-                        {"openings", c.gateway->breaker->openings}};
+      if (const auto& b = c.gateway->breaker) {
+        g["breaker"] = {{"state", b->state}, {"reason", b->reason}, {"openings", b->openings}};
+        if (!b->since.empty()) g["breaker"]["since"] = b->since;
+        if (!b->until.empty()) {
+          g["breaker"]["until"] = b->until;
+          g["breaker"]["open_for_ms"] = b->open_for_ms;
+        }
+      }
+      if (const auto& b = c.gateway->bulkhead)
+        g["bulkhead"] = {{"max_concurrent", b->max_concurrent},
+                         {"max_queue", b->max_queue},
+                         {"queue_timeout_ms", b->queue_timeout_ms},
+                         {"in_flight", b->in_flight},
+                         {"queued", b->queued},
+                         {"rejected_total", b->rejected_total},
+                         {"full", b->full()}};
       cj["gateway"] = std::move(g);
     }
     clusters.push_back(std::move(cj));

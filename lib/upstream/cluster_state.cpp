@@ -273,12 +273,33 @@ nlohmann::json ClusterState::to_json() const {
                       {"usable", snap->usable},
                       {"total", names_.size()},
                       {"endpoints", std::move(eps)}};
+  // A steady-clock instant as wall-clock text, for people and for `sluice diagnose`.
+  auto wall_text = [&](TimePoint t) {
+    auto ago = std::chrono::duration_cast<std::chrono::system_clock::duration>(now - t);
+    return log::rfc3339(clock_.wall() - ago);
+  };
   if (cfg_.breaker.enabled) {
     nlohmann::json b = {{"state", std::string(to_string(gate_.state()))}};
     if (!breaker_.reason().empty()) b["reason"] = breaker_.reason();
     b["openings"] = breaker_.transitions().to_open;
+    // Since when it is in its state, and while open, when it may half-open.
+    if (breaker_.transitions().to_open > 0) b["since"] = wall_text(breaker_.since());
+    if (auto until = breaker_.until()) {
+      auto left = *until > now ? *until - now : Duration{0};
+      b["until"] = wall_text(*until);
+      b["open_for_ms"] = std::chrono::duration<double, std::milli>(left).count();
+    }
     j["breaker"] = std::move(b);
   }
+  if (cfg_.bulkhead.max_concurrent > 0)
+    j["bulkhead"] = {
+        {"max_concurrent", cfg_.bulkhead.max_concurrent},
+        {"max_queue", cfg_.bulkhead.max_queue},
+        {"queue_timeout_ms",
+         std::chrono::duration<double, std::milli>(cfg_.bulkhead.queue_timeout).count()},
+        {"in_flight", bulkhead_.in_flight()},
+        {"queued", bulkhead_.queued()},
+        {"rejected_total", bulkhead_.rejected_total()}};
   return j;
 }
 

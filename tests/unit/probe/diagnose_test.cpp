@@ -172,7 +172,10 @@ TEST_CASE("diagnose: the gateway's view gives ejected, draining and breaker_open
   CHECK(draining.verdict == diag::Verdict::draining);
   CHECK(has(draining.fix, "/admin/upstreams/api/127.0.0.1:9001/undrain"));
 
-  BreakerView open{"open", "failure rate 80% over 20 requests", 1};
+  BreakerView open;
+  open.state = "open";
+  open.reason = "failure rate 80% over 20 requests";
+  open.openings = 1;
   auto breaker =
       diagnose_endpoint("api", g.name, probe, gateway_endpoint("healthy"), open, {}, kNow);
   CHECK(breaker.verdict == diag::Verdict::breaker_open);
@@ -387,4 +390,162 @@ endpoints = ["127.0.0.1:9003"]
   CHECK(live.clusters[0].endpoints[1].verdict == diag::Verdict::unhealthy);
   CHECK(has(live.clusters[0].endpoints[1].cause, "status 503"));
   CHECK(diag::exit_status(live) == 0);
+}
+
+TEST_CASE("diagnose: an ejection names what its rule means, and the deadline", "[diagnose]") {
+  auto t = target("tcp://127.0.0.1:9001");
+  ProbeResult connected;
+  connected.connected = true;
+  auto probe = report(t, connected);
+
+  auto g = gateway_endpoint("ejected");
+  g.outlier =
+      OutlierView{true, "latency", "p90 150ms > 3 x cluster median 1ms (floor 50ms)", 29500, 1};
+  auto slow = diagnose_endpoint("api", g.name, probe, g, std::nullopt, {}, kNow);
+  CHECK(slow.verdict == diag::Verdict::ejected);
+  CHECK(slow.phase == "outlier");
+  CHECK(has(slow.cause,
+            "a latency outlier, much slower than the other endpoints: ejected by "
+            "outlier detection (latency: p90 150ms"));
+  CHECK(has(slow.cause, "(in 29.50s), ejection #1"));
+  CHECK(has(slow.fix, "slower than its peers"));
+
+  g.outlier = OutlierView{true, "consecutive_5xx", "3 consecutive 5xx", 1500, 2};
+  auto storm = diagnose_endpoint("api", g.name, probe, g, std::nullopt, {}, kNow);
+  CHECK(has(storm.cause,
+            "answered 5xx too many times in a row: ejected by outlier detection "
+            "(consecutive_5xx: 3 consecutive 5xx) until "));
+  CHECK(has(storm.cause, "ejection #2"));
+
+  g.outlier =
+      OutlierView{true, "consecutive_gateway_failure", "3 consecutive gateway failures", 30000, 1};
+  auto gone = diagnose_endpoint("api", g.name, probe, g, std::nullopt, {}, kNow);
+  CHECK(has(gone.cause, "failed to connect, was reset or timed out too many times in a row"));
+  CHECK(has(gone.fix, "connection failures"));
+
+  // Unreachable from here too: the probe's story first, then what the gateway did about it.
+  auto refused =
+      report(t, failed(ErrorKind::connect, "connect to 127.0.0.1:9001: Connection refused"));
+  auto dead = diagnose_endpoint("api", g.name, refused, g, std::nullopt, {}, kNow);
+  CHECK(dead.verdict == diag::Verdict::unreachable);
+  CHECK(dead.cause ==
+        "connection refused on 127.0.0.1:9001; the gateway ejected it "
+        "(consecutive_gateway_failure) for another 30.00s");
+  auto unnoticed = diagnose_endpoint("api", g.name, refused, gateway_endpoint("healthy"),
+                                     std::nullopt, {}, kNow);
+  CHECK(has(unnoticed.cause, "; the gateway still counts it healthy"));
+}
+
+TEST_CASE("diagnose: an open breaker says since when and when it may half-open", "[diagnose]") {
+  auto t = target("tcp://127.0.0.1:9001");
+  ProbeResult connected;
+  connected.connected = true;
+  auto probe = report(t, connected);
+  BreakerView open{"open",
+                   "failure rate 100% >= 50% over 5 requests in 2s",
+                   1,
+                   "2026-05-01T12:00:00.000Z",
+                   "2026-05-01T12:00:02.000Z",
+                   1500};
+  auto d = diagnose_endpoint("api", "127.0.0.1:9001", probe, gateway_endpoint("healthy"), open, {},
+                             kNow);
+  CHECK(d.verdict == diag::Verdict::breaker_open);
+  CHECK_FALSE(d.usable);
+  CHECK(d.cause ==
+        "the cluster's circuit breaker is open since 2026-05-01T12:00:00.000Z (failure rate 100% "
+        ">= 50% over 5 requests in 2s); it may half-open at 2026-05-01T12:00:02.000Z (in "
+        "1500ms), opening #1");
+  CHECK(has(d.fix, "503 breaker_open"));
+
+  ClusterDiagnosis c;
+  c.name = "api";
+  c.gateway = GatewayCluster{};
+  c.gateway->breaker = open;
+  c.endpoints = {d};
+  summarize(c);
+  CHECK(c.verdict == "down");
+  CHECK(has(c.cause, "no usable endpoint (1 breaker_open): requests get 503 breaker_open"));
+  CHECK(has(c.cause, "; the cluster's circuit breaker is open since 2026-05-01T12:00:00.000Z"));
+
+  // Half-open or closed, the endpoints are judged on their own.
+  open.state = "half_open";
+  CHECK(
+      diagnose_endpoint("api", "127.0.0.1:9001", probe, gateway_endpoint("healthy"), open, {}, kNow)
+          .verdict == diag::Verdict::ok);
+}
+
+TEST_CASE("diagnose: a full bulkhead makes a working endpoint slow, and names the counts",
+          "[diagnose]") {
+  auto t = target("tcp://127.0.0.1:9001");
+  ProbeResult connected;
+  connected.connected = true;
+  auto probe = report(t, connected);
+  BulkheadView full{2, 2, 200, 2, 1, 17};
+  REQUIRE(full.full());
+  auto d = diagnose_endpoint("slow", "127.0.0.1:9001", probe, gateway_endpoint("healthy"),
+                             std::nullopt, {}, kNow, full);
+  CHECK(d.verdict == diag::Verdict::slow);
+  CHECK(d.usable);
+  CHECK(d.phase == "bulkhead");
+  CHECK(has(d.cause,
+            "the cluster's bulkhead is full: 2 of 2 requests in flight, 1 queued (at "
+            "most 2), 17 turned away so far"));
+  CHECK(has(d.cause, "503 bulkhead_full"));
+  CHECK(has(d.fix, "clusters.bulkhead.max_concurrent"));
+
+  // Slow from here too: both are said.
+  auto http = target("http://127.0.0.1:9001/");
+  Thresholds th;
+  th.slow = 100ms;
+  auto both = diagnose_endpoint("slow", "127.0.0.1:9001", report(http, answered(200, 600ms)),
+                                gateway_endpoint("healthy"), std::nullopt, th, kNow, full);
+  CHECK(both.verdict == diag::Verdict::slow);
+  CHECK(both.phase == "latency");
+  CHECK(has(both.cause, "GET / took 600ms (over 100ms); the cluster's bulkhead is full"));
+
+  // Room left: nothing to say. Unusable for another reason: that reason wins.
+  BulkheadView room{2, 2, 200, 1, 0, 17};
+  CHECK(diagnose_endpoint("slow", "127.0.0.1:9001", probe, gateway_endpoint("healthy"),
+                          std::nullopt, {}, kNow, room)
+            .verdict == diag::Verdict::ok);
+  auto refused =
+      report(t, failed(ErrorKind::connect, "connect to 127.0.0.1:9001: Connection refused"));
+  CHECK(diagnose_endpoint("slow", "127.0.0.1:9001", refused, gateway_endpoint("healthy"),
+                          std::nullopt, {}, kNow, full)
+            .verdict == diag::Verdict::unreachable);
+
+  ClusterDiagnosis c;
+  c.name = "slow";
+  c.gateway = GatewayCluster{};
+  c.gateway->bulkhead = full;
+  c.endpoints = {d};
+  summarize(c);
+  CHECK(c.verdict == "degraded");
+  CHECK(has(c.cause, "1 of 1 endpoints usable (1 slow)"));
+  CHECK(has(c.cause, "the cluster's bulkhead is full"));
+}
+
+TEST_CASE("diagnose: the admin JSON's breaker times and bulkhead counts parse", "[diagnose]") {
+  auto parsed = parse_admin_upstreams(R"({"clusters":[{"cluster":"api","usable":1,"total":1,
+    "breaker":{"state":"open","reason":"r","openings":2,"since":"2026-05-01T12:00:00.000Z",
+               "until":"2026-05-01T12:00:02.000Z","open_for_ms":1500.5},
+    "bulkhead":{"max_concurrent":4,"max_queue":4,"queue_timeout_ms":200,"in_flight":4,
+                "queued":3,"rejected_total":57},
+    "endpoints":[{"endpoint":"127.0.0.1:9001","state":"healthy","usable":true}]}]})");
+  REQUIRE(parsed.ok());
+  const auto& c = parsed->at(0);
+  REQUIRE(c.breaker);
+  CHECK(c.breaker->since == "2026-05-01T12:00:00.000Z");
+  CHECK(c.breaker->until == "2026-05-01T12:00:02.000Z");
+  CHECK(c.breaker->open_for_ms == Approx(1500.5));
+  REQUIRE(c.bulkhead);
+  CHECK(c.bulkhead->in_flight == 4);
+  CHECK(c.bulkhead->queued == 3);
+  CHECK(c.bulkhead->rejected_total == 57);
+  CHECK(c.bulkhead->full());
+
+  auto bad = parse_admin_upstreams(
+      R"({"clusters":[{"cluster":"a","bulkhead":{"in_flight":"4"},"endpoints":[]}]})");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(has(bad.error().message, "clusters[0].bulkhead.in_flight: expected a number"));
 }

@@ -47,6 +47,20 @@ struct BreakerView {
   std::string state;  // closed, open, half_open
   std::string reason;
   std::uint64_t openings = 0;
+  std::string since;       // when it entered its state (RFC 3339); empty before the first opening
+  std::string until;       // while open: when it may half-open (RFC 3339)
+  double open_for_ms = 0;  // while open: how long until then
+};
+
+// The cluster's [clusters.bulkhead], as the gateway counts it now.
+struct BulkheadView {
+  std::uint32_t max_concurrent = 0;
+  std::uint32_t max_queue = 0;
+  double queue_timeout_ms = 0;
+  std::uint32_t in_flight = 0;
+  std::uint32_t queued = 0;
+  std::uint64_t rejected_total = 0;  // turned away so far: queue full or queue timeout
+  bool full() const { return max_concurrent > 0 && in_flight >= max_concurrent; }
 };
 
 struct GatewayEndpoint {
@@ -65,6 +79,7 @@ struct GatewayCluster {
   std::size_t usable = 0;
   std::size_t total = 0;
   std::optional<BreakerView> breaker;
+  std::optional<BulkheadView> bulkhead;
   std::vector<GatewayEndpoint> endpoints;
 };
 
@@ -129,15 +144,19 @@ struct Diagnosis {
 };
 
 // The verdict, cause and fix of one endpoint from what the probe saw and what the gateway says
-// (either may be absent). `breaker` is the cluster's breaker, when the gateway reports one.
+// (either may be absent). `breaker` and `bulkhead` are the cluster's, when the gateway reports
+// them: an open breaker makes every endpoint breaker_open, a full bulkhead makes an otherwise
+// fine endpoint slow.
 EndpointDiagnosis diagnose_endpoint(std::string cluster, std::string endpoint,
                                     std::optional<TargetReport> probe,
                                     std::optional<GatewayEndpoint> gateway,
                                     const std::optional<BreakerView>& breaker,
                                     const Thresholds& thresholds,
-                                    std::chrono::system_clock::time_point now);
+                                    std::chrono::system_clock::time_point now,
+                                    const std::optional<BulkheadView>& bulkhead = std::nullopt);
 
-// Counts usable endpoints and sets the cluster's verdict and cause.
+// Counts usable endpoints and sets the cluster's verdict and cause (which names an open breaker
+// or a full bulkhead when the gateway reports one).
 void summarize(ClusterDiagnosis& c);
 
 // One endpoint to look at: where it comes from and how to probe it.
