@@ -9,7 +9,7 @@ SLUICE := build/release/cmd/sluice
 # Build and test dependencies. bench adds BENCH_PACKAGES.
 PACKAGES := build-essential cmake ninja-build ccache pkg-config python3 curl \
   libboost-dev libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libfmt-dev catch2 \
-  libnghttp2-dev prometheus
+  libnghttp2-dev libpcre2-dev prometheus
 BENCH_PACKAGES := nginx haproxy wrk
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -23,7 +23,7 @@ define install_missing
 	fi
 endef
 
-.PHONY: deps deps-bench build build-dev run test test-unit test-integration bench install clean format
+.PHONY: deps deps-bench build build-dev run test test-unit test-integration bench bench-tokens install clean format
 
 deps:
 	$(call install_missing,$(PACKAGES))
@@ -56,9 +56,14 @@ test-integration: deps build/release/build.ninja
 	cmake --build --preset release -j $(JOBS) --target sluice integration_tests
 	ctest --preset release -L "integration|scenarios" --timeout 300
 
-bench: deps-bench build
+bench: deps-bench build bench-tokens
 	../shared/bench/proxy-vs.sh -- $(SLUICE) serve --config bench/proxy.toml
 	bench/proxy-vs-4k.sh -- $(SLUICE) serve --config bench/proxy.toml
+
+# Tokenizers against js-tiktoken (Node 20) on the same text: identical counts, at least 5x.
+bench-tokens: deps build/release/build.ninja
+	cmake --build --preset release -j $(JOBS) --target tokens_bench
+	bench/tokens.sh build/release/bench/tokens_bench
 
 PREFIX ?= /usr/local
 install: build

@@ -1,5 +1,8 @@
 #include "sluice/core/text.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace sluice::text {
 
 namespace {
@@ -67,6 +70,80 @@ std::string valid_utf8(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) append_utf8(out, next_code_point(s, i));
+  return out;
+}
+
+namespace {
+
+// The length of the well-formed sequence at s[i], or 0 when it is ill-formed, with the length of
+// its maximal subpart (at least 1) in `subpart`. Bounds per Unicode Table 3-7.
+std::size_t sequence_length(std::string_view s, std::size_t i, std::size_t& subpart) {
+  auto b = static_cast<unsigned char>(s[i]);
+  std::size_t need = 0;
+  unsigned char lower = 0x80, upper = 0xBF;
+  if (b < 0x80) return 1;
+  if (b >= 0xC2 && b <= 0xDF) {
+    need = 1;
+  } else if (b >= 0xE0 && b <= 0xEF) {
+    need = 2;
+    if (b == 0xE0) lower = 0xA0;
+    if (b == 0xED) upper = 0x9F;
+  } else if (b >= 0xF0 && b <= 0xF4) {
+    need = 3;
+    if (b == 0xF0) lower = 0x90;
+    if (b == 0xF4) upper = 0x8F;
+  } else {
+    subpart = 1;
+    return 0;
+  }
+  std::size_t k = 1;
+  for (; k <= need; ++k) {
+    if (i + k >= s.size()) break;
+    auto c = static_cast<unsigned char>(s[i + k]);
+    if (c < lower || c > upper) break;
+    lower = 0x80;
+    upper = 0xBF;
+  }
+  if (k > need) return need + 1;
+  subpart = k;
+  return 0;
+}
+
+}  // namespace
+
+std::size_t valid_utf8_prefix(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    // Eight ASCII bytes at a time: most text is mostly ASCII.
+    while (i + 8 <= s.size()) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (w & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i >= s.size()) break;
+    std::size_t subpart = 0;
+    std::size_t n = sequence_length(s, i, subpart);
+    if (n == 0) return i;
+    i += n;
+  }
+  return s.size();
+}
+
+std::string decode_utf8_whatwg(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 2);
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t good = i + valid_utf8_prefix(s.substr(i));
+    out.append(s.data() + i, good - i);
+    i = good;
+    if (i >= s.size()) break;
+    std::size_t subpart = 0;
+    sequence_length(s, i, subpart);
+    out += "\xef\xbf\xbd";
+    i += subpart;
+  }
   return out;
 }
 
