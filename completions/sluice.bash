@@ -21,7 +21,7 @@ _sluice() {
             -c|--config|--listen|--to|--admin|--workers|--access-log|--log-level|--format|--report|--seed|--sluice|--control)
                 [[ ${COMP_WORDS[i+1]} == = ]] && ((i++))
                 ((i++)); continue ;;
-            -f|--file|-e|--expect|-X|--method|-H|--header|-d|--body|--max-redirects|--http-version|--cacert|--cert|--key|--key-password-env|--sni|--service|--send|--receive|--probe-timeout|--connect-timeout|--repeat|--interval|--timeout|--success-threshold|--concurrency|-a|--slow|--cert-warning)
+            -m|--model|--encoding|-f|--file|-e|--expect|-X|--method|-H|--header|-d|--body|--max-redirects|--http-version|--cacert|--cert|--key|--key-password-env|--sni|--service|--send|--receive|--probe-timeout|--connect-timeout|--repeat|--interval|--timeout|--success-threshold|--concurrency|-a|--slow|--cert-warning)
                 [[ ${COMP_WORDS[i+1]} == = ]] && ((i++))
                 ((i++)); continue ;;
             =) continue ;;
@@ -29,7 +29,7 @@ _sluice() {
         esac
         if [[ -z $cmd ]]; then
             cmd=$w
-        elif [[ ($cmd == config || $cmd == chaos) && -z $sub ]]; then
+        elif [[ ($cmd == config || $cmd == chaos || $cmd == tokens) && -z $sub ]]; then
             sub=$w
         fi
     done
@@ -38,7 +38,7 @@ _sluice() {
 
     case $cmd in
         "")
-            COMPREPLY=($(compgen -W "serve config chaos probe diagnose version -h --help --version" -- "$cur"))
+            COMPREPLY=($(compgen -W "serve config chaos probe diagnose tokens version -h --help --version" -- "$cur"))
             ;;
         serve)
             case $prev in
@@ -174,6 +174,25 @@ _sluice() {
             else
                 COMPREPLY=($(compgen -W "http:// https:// tcp:// grpc:// grpcs:// dns://" -- "$cur"))
                 compopt -o nospace 2>/dev/null
+            fi
+            ;;
+        tokens)
+            if [[ -z $sub ]]; then
+                COMPREPLY=($(compgen -W "count -h --help" -- "$cur"))
+                return 0
+            fi
+            case $prev in
+                -e|--encoding)
+                    COMPREPLY=($(compgen -W "cl100k_base o200k_base" -- "$cur")); return 0 ;;
+                -m|--model)
+                    COMPREPLY=($(compgen -W "gpt-4o gpt-4o-mini gpt-4.1 gpt-5 o3 o4-mini gpt-4 gpt-3.5-turbo claude-sonnet-4-5 gemini-2.5-pro" -- "$cur")); return 0 ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "$cur")); return 0 ;;
+            esac
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "-h --help -e --encoding -m --model --chat --format --ids" -- "$cur"))
+            else
+                _sluice_files "$cur"
             fi
             ;;
         diagnose)

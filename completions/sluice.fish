@@ -2,7 +2,7 @@
 # vendor completions directory). Mirrors the CLI11 definitions in cmd/.
 
 function __sluice_no_command
-    not __fish_seen_subcommand_from serve config chaos probe diagnose version
+    not __fish_seen_subcommand_from serve config chaos probe diagnose tokens version
 end
 
 function __sluice_config_needs_command
@@ -37,6 +37,7 @@ complete -c sluice -n __sluice_no_command -a config -d 'Check or generate config
 complete -c sluice -n __sluice_no_command -a chaos -d 'Run chaos drills, or their mocks standalone'
 complete -c sluice -n __sluice_no_command -a probe -d 'Probe HTTP(S), TCP, gRPC and DNS targets'
 complete -c sluice -n __sluice_no_command -a diagnose -d 'Explain why there is no healthy upstream'
+complete -c sluice -n __sluice_no_command -a tokens -d 'Count tokens exactly, as the providers bill them'
 complete -c sluice -n __sluice_no_command -a version -d 'Print the version and build details'
 
 # sluice serve
@@ -146,3 +147,15 @@ complete -c sluice -n $diagnose -l slow -x -a '250ms 500ms 1s 2s' -d 'Slower hea
 complete -c sluice -n $diagnose -l cert-warning -x -a '7d 14d 30d' -d 'Sooner expiry is "cert_expiring" (default 14d)'
 complete -c sluice -n $diagnose -l format -x -a 'text json junit' -d 'Report on stdout'
 complete -c sluice -n $diagnose -l report -x -a '(__sluice_diagnose_report_spec)' -d 'Also write a report, FORMAT:PATH'
+
+# sluice tokens
+set -l tokens '__fish_seen_subcommand_from tokens'
+set -l tokens_count '__fish_seen_subcommand_from tokens; and __fish_seen_subcommand_from count'
+complete -c sluice -n "$tokens; and not __fish_seen_subcommand_from count" -a count -d 'Print the number of tokens of a file or stdin'
+complete -c sluice -n $tokens -s h -l help -d 'Print the options and exit'
+complete -c sluice -n $tokens_count -s e -l encoding -x -a 'cl100k_base o200k_base' -d 'The encoding (default o200k_base)'
+complete -c sluice -n $tokens_count -s m -l model -x -a 'gpt-4o gpt-4o-mini gpt-4.1 gpt-5 o3 o4-mini gpt-4 gpt-3.5-turbo claude-sonnet-4-5 gemini-2.5-pro' -d 'Count as this model does'
+complete -c sluice -n $tokens_count -l chat -d 'The input is a chat-completions request (JSON)'
+complete -c sluice -n $tokens_count -l format -x -a 'text json' -d 'Output: the count alone, or JSON details'
+complete -c sluice -n $tokens_count -l ids -d 'With --format json: list the token ids'
+complete -c sluice -n $tokens_count -F
