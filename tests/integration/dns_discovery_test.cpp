@@ -115,6 +115,18 @@ TEST_CASE("a resolver change takes effect without errors", "[integration][dns]")
   const auto new_after = new_mock->requests();
   REQUIRE(eventually([&] { return new_mock->requests() > new_after + 100; }, 5s));
   CHECK(old_mock->requests() == old_after);
+  // diagnose sees the cluster as DNS left it: the new address only, and usable.
+  auto d = run_sluice({"diagnose", "--admin", fmt::format("http://127.0.0.1:{}", proc.admin_port()),
+                       "--format", "json", "--timeout", "2s"});
+  INFO(d.out << d.err);
+  CHECK(d.exit_code == 0);
+  auto dj = nlohmann::json::parse(d.out, nullptr, false);
+  REQUIRE(dj.contains("clusters"));
+  REQUIRE(dj["clusters"].size() == 1);
+  const auto& eps = dj["clusters"][0]["endpoints"];
+  REQUIRE(eps.size() == 1);
+  CHECK(eps[0]["endpoint"] == fmt::format("127.0.0.3:{}", port));
+  CHECK(eps[0]["verdict"] == "ok");
 
   // A hosts file that disappears keeps the last answers: nothing changes, nothing fails.
   from = proc.stderr_line_count();
