@@ -110,7 +110,7 @@ int run(const TokensFlags& f) {
     out["messages"] = std::move(msgs);
     out["tools"] = c->tools;
     out["reply_priming"] = c->priming;
-    fmt::print("{}\n", out.dump(2));
+    fmt::print("{}\n", out.dump(2, ' ', false, Json::error_handler_t::replace));
     return 0;
   }
 
@@ -124,7 +124,7 @@ int run(const TokensFlags& f) {
   if (me.estimate) out["exact_" + std::string(llm::to_string(me.encoding))] = ids.size();
   out["bytes"] = input->size();
   if (f.ids) out["ids"] = ids;
-  fmt::print("{}\n", out.dump(2));
+  fmt::print("{}\n", out.dump(2, ' ', false, Json::error_handler_t::replace));
   return 0;
 }
 

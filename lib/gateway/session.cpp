@@ -9,6 +9,7 @@
 
 #include "response_head.hpp"
 #include "session_exchange.hpp"
+#include "session_hedge.hpp"
 #include "sluice/gateway/forward.hpp"
 #include "sluice/gateway/worker.hpp"
 #include "sluice/net/tls.hpp"
@@ -504,6 +505,8 @@ net::awaitable<Session::Outcome> Session::connect_upstream(bool allow_pooled) {
   auto t0 = Clock::now();
   auto slot = co_await connection_slot(true);
   if (!slot) co_return Outcome::failed;
+  if (hedge_ && hedge_->won) co_return Outcome::failed;  // answered by the hedge meanwhile
+  timed_out_ = false;  // a deadline that passed while waiting for the slot is not this one's
   set_deadline(cluster.config().connect_timeout);
   up_ = std::make_unique<net::Stream>(net::tcp::socket(w_.io()));
   up_->token = std::move(slot);

@@ -11,9 +11,9 @@
 //
 // A hedge needs what a retry needs: an idempotent request, an attempt left, time before the
 // deadline, a retry-budget slot and a breaker.max_retries slot. A first try that lost to its
-// hedge is reported as a success taking the time it had taken (a lower bound of its latency):
-// the latency rule and the slow-call breaker still see a slow endpoint, and it did not fail. A
-// hedge that lost is not reported (it was cut short); one that failed by itself is.
+// hedge is reported as cancelled with the time it had taken (a lower bound of its latency): the
+// latency rule still sees a slow endpoint, while its failure streaks and the breaker are left
+// alone. A hedge that lost is not reported (it was cut short); one that failed by itself is.
 #include <utility>  // before Asio: Boost 1.74 uses std::exchange without including it
 
 #include <boost/asio/co_spawn.hpp>
@@ -22,6 +22,7 @@
 
 #include "response_head.hpp"
 #include "session_exchange.hpp"
+#include "session_hedge.hpp"
 #include "sluice/gateway/worker.hpp"
 
 namespace sluice::gateway {
@@ -30,52 +31,12 @@ namespace asio = net::asio;
 using net::error_code;
 using Clock = std::chrono::steady_clock;
 
-struct Session::Hedge {
-  explicit Hedge(const asio::any_io_executor& ex) : timer(ex), done(ex) {}
-
-  enum class First { running, good, failed };
-  First first = First::running;  // how the first try ended
-  bool started = false;          // the hedge was sent (or its connection begun)
-  bool finished = false;         // run_hedge returned
-  bool won = false;              // the hedge has the good head; the first try was cut short
-  bool timed_out = false;
-  std::uint64_t generation = 0;  // of arm()
-
-  asio::steady_timer timer;  // hedge_delay, then the hedge's connect and answer timeouts
-  asio::steady_timer done;   // cancelled when run_hedge returns, to wake hedged_try
-
-  const upstream::Endpoint* ep = nullptr;
-  std::unique_ptr<net::Stream> stream;
-  net::HttpParser parser{net::HttpParser::Kind::response};
-  std::vector<char> buf;
-  std::size_t ub = 0, ue = 0;
-  bool reused = false;
-  double connect_ms = -1, ttfb_ms = -1;
-  std::string head;
-
-  // Stops the hedge: before it starts, or in the middle of it.
-  void stop() {
-    ++generation;
-    timer.cancel();
-    if (stream) stream->close();
-  }
-  // Closes the stream after d, unless the timer is re-armed or cancelled first (a wait that
-  // fired just before re-arming is recognised by its generation).
-  void arm(Duration d, const std::shared_ptr<Hedge>& self) {
-    timer.expires_after(d);
-    timer.async_wait([self, gen = ++generation](const error_code& ec) {
-      if (ec || gen != self->generation || !self->stream) return;
-      self->timed_out = true;
-      self->stream->close();
-    });
-  }
-};
-
 net::awaitable<Session::Outcome> Session::hedged_try(bool allow_pooled, std::uint64_t hash) {
   auto& x = *x_;
   auto ex = co_await asio::this_coro::executor;
   auto h = std::make_shared<Hedge>(ex);
   const auto first_sent = Clock::now();
+  hedge_ = h;
   asio::co_spawn(ex, run_hedge(h, hash, first_sent), asio::detached);
   auto outcome = co_await single_try(allow_pooled);
   if (!h->won) {
@@ -89,25 +50,33 @@ net::awaitable<Session::Outcome> Session::hedged_try(bool allow_pooled, std::uin
       report_attempt();
     }
   }
+  // Waiting for the hedge: the session's own deadline has nothing left to close (expire() in
+  // this phase closes only up_); the hedge's timers bound the wait.
+  phase_ = Phase::upstream;
   while (!h->finished) {
     h->done.expires_at(Clock::time_point::max());
     error_code ec;
     co_await h->done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
+  hedge_.reset();
   if (!h->won) {
     if (!h->buf.empty()) w_.give_buffer(std::move(h->buf));
     co_return outcome;
   }
   // The hedge's answer is the one relayed.
   ++x.route->retry_counters->hedge_wins;
-  if (!x.reported && x.ep) {
-    // The first try was cut short: report the time it had taken, a lower bound of its latency,
-    // so the latency rule and the slow-call breaker still see a slow endpoint.
+  if (h->first == Hedge::First::running && x.ep) {
+    // The first try was cut short: its time so far, a lower bound of its latency, goes to the
+    // latency rule (not to the failure streaks, nor to the breaker).
     auto took = std::chrono::duration_cast<Duration>(Clock::now() - first_sent);
-    x.cluster->state().report(x.ep->index, upstream::Outcome::from_status(200, took), x.admission);
+    upstream::BreakerAdmission normal;
+    normal.kind = upstream::BreakerAdmission::Kind::normal;
+    x.cluster->state().report(x.ep->index, {upstream::OutcomeKind::cancelled, took}, normal);
+    if (x.admission.is_probe()) x.cluster->state().breaker_gate().return_probe(x.admission);
   }
-  x.admission.kind = upstream::BreakerAdmission::Kind::normal;  // a probe was reported above
-  release_upstream(false);                                      // whatever is left of the first try
+  x.admission.kind = upstream::BreakerAdmission::Kind::normal;  // a probe is settled above
+  timed_out_ = false;       // the first try's timeout says nothing about the hedge's connection
+  release_upstream(false);  // whatever is left of the first try
   up_ = std::move(h->stream);
   res_.swap(h->parser);
   std::swap(ubuf_, h->buf);
@@ -222,6 +191,7 @@ net::awaitable<void> Session::run_hedge(std::shared_ptr<Hedge> h, std::uint64_t 
     // Adopted by hedged_try, which reports it as the request's answer.
     h->won = true;
     if (up_) up_->close();
+    if (slot_wait_) slot_wait_->cancel();  // the first try waits for a connection slot
     co_return;
   }
   --w_.stats().upstream_active;
@@ -236,6 +206,15 @@ net::awaitable<void> Session::run_hedge(std::shared_ptr<Hedge> h, std::uint64_t 
   upstream::BreakerAdmission normal;
   normal.kind = upstream::BreakerAdmission::Kind::normal;
   state.report(ep->index, o, normal);
+}
+
+}  // namespace sluice::gateway
+
+namespace sluice::gateway {
+
+void Session::force_close() {
+  expire();
+  if (hedge_) hedge_->stop();
 }
 
 }  // namespace sluice::gateway

@@ -55,8 +55,8 @@ std::optional<upstream::RetryDecision> Session::decide_retry(int status,
   return d;
 }
 
-net::awaitable<Session::Slot> Session::wait_for_slot(upstream::Bulkhead& bulkhead,
-                                                     Duration timeout) {
+net::awaitable<Session::Slot> Session::wait_for_slot(upstream::Bulkhead& bulkhead, Duration timeout,
+                                                     std::shared_ptr<const void> owner) {
   // A queued request is granted its slot by whichever thread releases one: the grant is posted
   // to this worker, where it wakes the wait by cancelling the timer.
   struct Wait {
@@ -67,9 +67,10 @@ net::awaitable<Session::Slot> Session::wait_for_slot(upstream::Bulkhead& bulkhea
   };
   auto ex = co_await asio::this_coro::executor;
   auto wait = std::make_shared<Wait>(ex);
-  auto entry = bulkhead.try_enter([wait, ex](upstream::Bulkhead::Permit p) {
+  // owner keeps the bulkhead alive until a grant that lost the race to the timeout is dropped.
+  auto entry = bulkhead.try_enter([wait, ex, owner](upstream::Bulkhead::Permit p) {
     auto shared = std::make_shared<upstream::Bulkhead::Permit>(std::move(p));
-    asio::post(ex, [wait, shared] {
+    asio::post(ex, [wait, shared, owner] {
       wait->permit = std::move(*shared);
       wait->granted = true;
       wait->timer.cancel();
@@ -80,7 +81,9 @@ net::awaitable<Session::Slot> Session::wait_for_slot(upstream::Bulkhead& bulkhea
   if (entry.status != Status::queued) co_return Slot{{}, SlotWait::full};
   wait->timer.expires_after(timeout);
   error_code ec;
+  slot_wait_ = &wait->timer;
   co_await wait->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  slot_wait_ = nullptr;
   if (wait->granted) co_return Slot{std::move(wait->permit), SlotWait::admitted};
   // Timed out. If the grant raced the timeout, the posted grant releases the slot itself.
   bulkhead.cancel(entry.ticket);
@@ -91,7 +94,7 @@ net::awaitable<std::optional<upstream::Bulkhead::Permit>> Session::enter_bulkhea
     upstream::Bulkhead& bulkhead) {
   auto& x = *x_;
   const auto& cfg = x.cluster->config().bulkhead;
-  Slot slot = co_await wait_for_slot(bulkhead, cfg.queue_timeout);
+  Slot slot = co_await wait_for_slot(bulkhead, cfg.queue_timeout, x.cluster->shared_state());
   if (slot.wait == SlotWait::admitted) co_return std::move(slot.permit);
   if (slot.wait == SlotWait::timed_out) {
     GatewayError e{
@@ -116,12 +119,12 @@ net::awaitable<std::optional<upstream::Bulkhead::Permit>> Session::enter_bulkhea
 namespace {
 
 // A connection's slot of breaker.max_connections, released when the connection is destroyed.
-// It keeps the cluster state alive: a pooled connection can outlive its runtime.
+// It keeps the limit alive: a pooled connection can outlive its runtime.
 struct ConnectionSlot final : net::StreamToken {
-  ConnectionSlot(std::shared_ptr<upstream::ClusterState> s, upstream::Bulkhead::Permit p)
-      : state(std::move(s)), permit(std::move(p)) {}
+  ConnectionSlot(std::shared_ptr<upstream::Bulkhead> l, upstream::Bulkhead::Permit p)
+      : limit(std::move(l)), permit(std::move(p)) {}
   ~ConnectionSlot() override { permit.release(); }
-  std::shared_ptr<upstream::ClusterState> state;
+  std::shared_ptr<upstream::Bulkhead> limit;
   upstream::Bulkhead::Permit permit;
 };
 
@@ -131,7 +134,7 @@ net::awaitable<std::unique_ptr<net::StreamToken>> Session::connection_slot(bool 
   auto& x = *x_;
   auto& connections = x.cluster->state().connections();
   auto slot = [&](upstream::Bulkhead::Permit p) -> std::unique_ptr<net::StreamToken> {
-    return std::make_unique<ConnectionSlot>(x.cluster->shared_state(), std::move(p));
+    return std::make_unique<ConnectionSlot>(x.cluster->state().shared_connections(), std::move(p));
   };
   auto now = connections.try_enter({});
   if (now.status == upstream::Bulkhead::Entry::Status::admitted)
@@ -143,7 +146,8 @@ net::awaitable<std::unique_ptr<net::StreamToken>> Session::connection_slot(bool 
       co_return slot(std::move(now.permit));
   }
   if (!wait) co_return nullptr;
-  Slot waited = co_await wait_for_slot(connections, x.cluster->config().connect_timeout);
+  Slot waited = co_await wait_for_slot(connections, x.cluster->config().connect_timeout,
+                                       x.cluster->state().shared_connections());
   if (waited.wait == SlotWait::admitted) co_return slot(std::move(waited.permit));
   x.error = waited.wait == SlotWait::full ? "pending_overflow" : "pending_timeout";
   co_return nullptr;

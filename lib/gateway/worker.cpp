@@ -192,7 +192,7 @@ void Worker::force_close() {
   asio::post(io_, [this] {
     for (Session* s = sessions_; s;) {
       Session* next = s->next;
-      s->expire();
+      s->force_close();
       s = next;
     }
   });

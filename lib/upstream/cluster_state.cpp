@@ -32,8 +32,8 @@ ClusterState::ClusterState(const config::Cluster& cfg, std::vector<TrackedEndpoi
       rng_(seed),
       limits_(cfg.breaker),
       bulkhead_(cfg.bulkhead),
-      connections_(config::Bulkhead{cfg.breaker.max_connections, cfg.breaker.max_pending,
-                                    cfg.connect_timeout}),
+      connections_(std::make_shared<Bulkhead>(config::Bulkhead{
+          cfg.breaker.max_connections, cfg.breaker.max_pending, cfg.connect_timeout})),
       active_(std::make_unique<std::atomic<std::uint32_t>[]>(names_.size())),
       health_(names_.size(), cfg.health_check.healthy_threshold,
               cfg.health_check.unhealthy_threshold),
@@ -73,7 +73,7 @@ void ClusterState::tick() {
                            breaker_.transitions().to_closed;
   for (const auto& r : batch) {
     outlier_.record(r.endpoint, r.outcome, now);
-    if (cfg_.breaker.enabled) {
+    if (cfg_.breaker.enabled && r.outcome.kind != OutcomeKind::cancelled) {
       bool failed = r.outcome.kind != OutcomeKind::success;
       breaker_.record({failed, r.outcome.latency, r.admission.is_probe()}, now);
     }
@@ -137,6 +137,10 @@ void ClusterState::inherit(const ClusterState& old) {
   outlier_.adopt(old.outlier_, old_of_new, now);
   health_transitions_ = old.health_transitions_;
   if (cfg_.breaker.enabled && old.cfg_.breaker.enabled) breaker_.inherit(old.breaker_);
+  // Pooled connections keep their slots: with the same limits they go on counting against them.
+  if (cfg_.breaker.max_connections == old.cfg_.breaker.max_connections &&
+      cfg_.breaker.max_pending == old.cfg_.breaker.max_pending)
+    connections_ = old.connections_;
   publish_locked(now);
   gate_.publish(breaker_, now);
 }
@@ -339,12 +343,12 @@ void ClusterState::write_metrics(std::map<std::string, std::string>& families) c
         "sluice_bulkhead_rejected_total{{cluster=\"{}\"}} {}\n", c, bulkhead_.rejected_total());
   }
   families["sluice_upstream_connections"] += fmt::format(
-      "sluice_upstream_connections{{cluster=\"{}\"}} {}\n", c, connections_.in_flight());
+      "sluice_upstream_connections{{cluster=\"{}\"}} {}\n", c, connections_->in_flight());
   families["sluice_upstream_pending"] +=
-      fmt::format("sluice_upstream_pending{{cluster=\"{}\"}} {}\n", c, connections_.queued());
+      fmt::format("sluice_upstream_pending{{cluster=\"{}\"}} {}\n", c, connections_->queued());
   families["sluice_upstream_pending_overflow_total"] +=
       fmt::format("sluice_upstream_pending_overflow_total{{cluster=\"{}\"}} {}\n", c,
-                  connections_.rejected_total());
+                  connections_->rejected_total());
   families["sluice_upstream_panic"] += fmt::format("sluice_upstream_panic{{cluster=\"{}\"}} {}\n",
                                                    c, snap->mode == RouteMode::normal ? 0 : 1);
   if (cfg_.breaker.enabled) {

@@ -93,11 +93,29 @@ void OutlierDetector::clear_interval(Host& h) {
   h.latencies.clear();
 }
 
+void OutlierDetector::sample_latency(Host& h, Duration latency) {
+  if (cfg_.latency_factor <= 0) return;
+  // Algorithm R: every answered request of the interval is equally likely to be kept.
+  saturating_inc(h.latency_seen);
+  const Duration lat = std::max(latency, Duration{0});
+  if (h.latencies.size() < kLatencySamples) {
+    if (h.latencies.capacity() < kLatencySamples) h.latencies.reserve(kLatencySamples);
+    h.latencies.push_back(lat);
+  } else {
+    const std::uint64_t j = rng_->next() % h.latency_seen;
+    if (j < kLatencySamples) h.latencies[j] = lat;
+  }
+}
+
 void OutlierDetector::record(std::size_t i, const Outcome& outcome, TimePoint now) {
   if (!cfg_.enabled || i >= hosts_.size()) return;
   start_window(now);
   if (ejected_[i]) return;
   Host& h = hosts_[i];
+  if (outcome.kind == OutcomeKind::cancelled) {  // no answer yet, no failure either
+    sample_latency(h, outcome.latency);
+    return;
+  }
   saturating_inc(h.requests);
   switch (outcome.kind) {
     case OutcomeKind::success:
@@ -113,19 +131,10 @@ void OutlierDetector::record(std::size_t i, const Outcome& outcome, TimePoint no
       saturating_inc(h.consecutive_5xx);
       saturating_inc(h.consecutive_gw);
       break;
+    case OutcomeKind::cancelled:  // handled above
+      break;
   }
-  if (outcome.kind != OutcomeKind::gateway_failure && cfg_.latency_factor > 0) {
-    // Algorithm R: every answered request of the interval is equally likely to be kept.
-    saturating_inc(h.latency_seen);
-    const Duration lat = std::max(outcome.latency, Duration{0});
-    if (h.latencies.size() < kLatencySamples) {
-      if (h.latencies.capacity() < kLatencySamples) h.latencies.reserve(kLatencySamples);
-      h.latencies.push_back(lat);
-    } else {
-      const std::uint64_t j = rng_->next() % h.latency_seen;
-      if (j < kLatencySamples) h.latencies[j] = lat;
-    }
-  }
+  if (outcome.kind != OutcomeKind::gateway_failure) sample_latency(h, outcome.latency);
 
   const std::uint32_t gw_thr = cfg_.consecutive_gateway_failure;
   if (gw_thr > 0 && h.consecutive_gw >= gw_thr) {

@@ -741,3 +741,27 @@ TEST_CASE("outlier: rule names", "[upstream][outlier]") {
   CHECK(to_string(OutlierRule::failure_percentage) == "failure_percentage");
   CHECK(to_string(OutlierRule::latency) == "latency");
 }
+
+TEST_CASE("outlier: a try cut short by its hedge feeds the latency rule only",
+          "[upstream][outlier]") {
+  ManualClock clock;
+  SeededRng rng(1);
+  const Outcome cut{OutcomeKind::cancelled, 812ms};
+  // It does not break a streak of 5xx...
+  auto cfg = quiet();
+  cfg.consecutive_5xx = 3;
+  OutlierDetector streak(cfg, 2, rng);
+  repeat(streak, 0, 2, k500, clock.now());
+  streak.record(0, cut, clock.now());
+  CHECK_FALSE(streak.ejected(0));
+  streak.record(0, k500, clock.now());
+  CHECK(streak.ejected(0));
+  // ...and its time so far counts as a latency sample.
+  OutlierDetector d(latency_cfg(), 4, rng);
+  for (std::size_t i = 0; i < 3; ++i) answered(d, i, 20, 40ms, clock.now());
+  repeat(d, 3, 20, cut, clock.now());
+  clock.advance(10s);
+  d.tick(clock.now());
+  CHECK(d.ejected(3));
+  CHECK(*d.report(3).rule == OutlierRule::latency);
+}

@@ -30,6 +30,8 @@ class Session {
   // Called by the worker's tick.
   TimePoint deadline() const { return deadline_; }
   void expire();
+  // expire(), and a hedge in flight is stopped too (the worker is shutting down).
+  void force_close();
   void drain();
   const std::string& listener_name() const { return listener_name_; }
 
@@ -77,8 +79,10 @@ class Session {
     upstream::Bulkhead::Permit permit;
     SlotWait wait = SlotWait::full;
   };
-  // A slot of bulkhead, now or after waiting in its queue for up to timeout.
-  net::awaitable<Slot> wait_for_slot(upstream::Bulkhead& bulkhead, Duration timeout);
+  // A slot of bulkhead, now or after waiting in its queue for up to timeout. owner keeps the
+  // bulkhead alive while a grant may still be posted to this worker.
+  net::awaitable<Slot> wait_for_slot(upstream::Bulkhead& bulkhead, Duration timeout,
+                                     std::shared_ptr<const void> owner);
   // A slot of the cluster's bulkhead, waiting up to queue_timeout in its queue; nullopt after
   // answering 503 (bulkhead_full or bulkhead_timeout).
   net::awaitable<std::optional<upstream::Bulkhead::Permit>> enter_bulkhead(
@@ -120,6 +124,8 @@ class Session {
   bool closing_ = false;
   std::uint64_t served_ = 0;  // requests answered on this connection
   std::unique_ptr<Exchange> x_;
+  std::shared_ptr<Hedge> hedge_;                  // while a hedged try runs
+  net::asio::steady_timer* slot_wait_ = nullptr;  // while waiting for a slot (wait_for_slot)
 };
 
 }  // namespace sluice::gateway

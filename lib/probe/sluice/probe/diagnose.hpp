@@ -59,7 +59,8 @@ struct BulkheadView {
   double queue_timeout_ms = 0;
   std::uint32_t in_flight = 0;
   std::uint32_t queued = 0;
-  std::uint64_t rejected_total = 0;  // turned away so far: queue full or queue timeout
+  std::uint64_t rejected_total =
+      0;  // turned away so far by a full queue (timeouts are not counted)
   bool full() const { return max_concurrent > 0 && in_flight >= max_concurrent; }
 };
 

@@ -86,7 +86,10 @@ class ClusterState {
   // breaker.max_connections: upstream connections open (connecting, in use or pooled), over all
   // workers; a request waits for one to close (breaker.max_pending of them, up to
   // connect_timeout) when the cluster is at the limit.
-  Bulkhead& connections() { return connections_; }
+  Bulkhead& connections() { return *connections_; }
+  // What a connection's slot keeps alive: the limit outlives this state while pooled connections
+  // hold slots, and inherit() passes it on when the limits did not change.
+  std::shared_ptr<Bulkhead> shared_connections() const { return connections_; }
   bool breaker_enabled() const { return cfg_.breaker.enabled; }
   // Requests reported since the control thread last looked, for the no-traffic check interval.
   std::atomic<std::uint64_t> traffic{0};
@@ -138,7 +141,7 @@ class ClusterState {
   BreakerGate gate_;
   ResourceLimits limits_;
   Bulkhead bulkhead_;
-  Bulkhead connections_;
+  std::shared_ptr<Bulkhead> connections_;
   std::unique_ptr<std::atomic<std::uint32_t>[]> active_;
   std::vector<std::uint64_t> ids_;  // key_hash of each endpoint name: stable hash-table ids
 

@@ -66,6 +66,7 @@ enum class OutcomeKind : std::uint8_t {
   success,          // an answer below 500 (a 4xx is the client's problem, not the endpoint's)
   http_5xx,         // the endpoint answered 5xx
   gateway_failure,  // no answer: connect error, reset or timeout
+  cancelled,        // cut short by its hedge: latency is a lower bound; feeds the latency rule only
 };
 
 struct Outcome {
@@ -196,6 +197,7 @@ class OutlierDetector {
   };
 
   void start_window(TimePoint now);
+  void sample_latency(Host& h, Duration latency);  // for the latency rule
   bool try_eject(std::size_t i, OutlierRule rule, std::string detail, TimePoint now,
                  bool count_skip);
   void uneject(std::size_t i, TimePoint now);
