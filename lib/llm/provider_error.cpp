@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "sluice/core/text.hpp"
 #include "wire_util.hpp"
 
 namespace sluice::llm {
@@ -173,7 +174,9 @@ ProviderError parse_provider_error(WireFormat provider, int status, std::string_
     e.source = provider;
     e.status = status;
   }
-  if (e.message.empty()) e.message = std::string(body.substr(0, 1024));
+  // A body that is not JSON (a proxy's HTML page) is the message, cut short and made valid
+  // UTF-8 so that writing it as JSON cannot fail.
+  if (e.message.empty()) e.message = text::valid_utf8(body.substr(0, 1024));
   if (e.kind == ProviderErrorKind::other) e.kind = classify(e);
   if (!retry_after.empty())
     if (auto s = parse_seconds(retry_after)) e.retry_after_s = s;

@@ -21,6 +21,8 @@ using namespace wire;
 
 namespace {
 
+constexpr int kMaxBlocks = 4096;
+
 StreamEvent event(StreamEvent::Kind k) {
   StreamEvent e;
   e.kind = k;
@@ -162,7 +164,8 @@ void StreamParser::feed_anthropic(std::string_view data, std::vector<StreamEvent
     const Json* idx = member(j, "index");
     int index = idx && idx->is_number_integer() ? idx->get<int>() : 0;
     const Json* block = member(j, "content_block");
-    if (!block || index < 0) return;
+    // Indexes count blocks of one reply; a wild one must not size the table.
+    if (!block || index < 0 || index >= kMaxBlocks) return;
     if (static_cast<std::size_t>(index) >= block_tool_.size()) block_tool_.resize(index + 1, -1);
     auto btype = string_or_empty(*block, "type");
     if (btype == "tool_use") {

@@ -2,7 +2,9 @@
 // read goes through these, which report the field's path instead.
 #pragma once
 
+#include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <string_view>
 
@@ -61,14 +63,23 @@ std::optional<Error> take_number(const Json& obj, const char* key, std::optional
                                  std::string_view where) {
   const Json* v = member(obj, key);
   if (!v || v->is_null()) return std::nullopt;
-  if (!v->is_number()) return bad(path(where, key), "expected a number");
+  if constexpr (std::is_integral_v<T>) {
+    // A float or an unsigned beyond int64 would convert with undefined or surprising results.
+    if (!v->is_number_integer() || (v->is_number_unsigned() && v->get<std::uint64_t>() > INT64_MAX))
+      return bad(path(where, key), "expected an integer");
+  } else if (!v->is_number()) {
+    return bad(path(where, key), "expected a number");
+  }
   out = v->get<T>();
   return std::nullopt;
 }
 
 inline std::int64_t int_or_zero(const Json& obj, const char* key) {
   const Json* v = member(obj, key);
-  return v && v->is_number() ? v->get<std::int64_t>() : 0;
+  return v && v->is_number_integer() && !v->is_number_unsigned() ? v->get<std::int64_t>()
+         : v && v->is_number_unsigned() && v->get<std::uint64_t>() <= INT64_MAX
+             ? v->get<std::int64_t>()
+             : 0;
 }
 
 // JSON text of v: strings are taken as already being JSON text (OpenAI's arguments).
