@@ -221,16 +221,19 @@ Result<Json> write_anthropic_request(const ChatRequest& req, const WriteOptions&
     body["system"] = std::move(system);
 
   // Messages: tool results travel in user messages; consecutive turns of one role are merged
-  // (Anthropic alternates user and assistant).
+  // (Anthropic alternates user and assistant). Anthropic rejects empty text blocks, which
+  // OpenAI clients send beside tool calls ("content": ""), and empty messages.
   Json msgs = Json::array();
   for (const auto& m : req.messages) {
     if (m.role == Role::system) continue;
     const char* role = m.role == Role::assistant ? "assistant" : "user";
-    if (msgs.empty() || msgs.back()["role"] != role)
-      msgs.push_back({{"role", role}, {"content", Json::array()}});
-    Json& content = msgs.back()["content"];
-    for (const auto& p : m.parts) content.push_back(block_json(p, err));
-    if (err) return *err;
+    for (const auto& p : m.parts) {
+      if (p.kind == Part::Kind::text && p.text.empty()) continue;
+      if (msgs.empty() || msgs.back()["role"] != role)
+        msgs.push_back({{"role", role}, {"content", Json::array()}});
+      msgs.back()["content"].push_back(block_json(p, err));
+      if (err) return *err;
+    }
   }
   body["messages"] = std::move(msgs);
 

@@ -78,12 +78,12 @@ Result<Json> write_gemini_request(const ChatRequest& req) {
   for (const auto& m : req.messages) {
     if (m.role == Role::system) continue;
     const char* role = m.role == Role::assistant ? "model" : "user";
-    if (contents.empty() || contents.back()["role"] != role)
-      contents.push_back({{"role", role}, {"parts", Json::array()}});
-    Json& parts = contents.back()["parts"];
     for (const auto& p : m.parts) {
+      if (p.kind == Part::Kind::text && p.text.empty()) continue;  // Gemini rejects empty parts
       if (p.kind == Part::Kind::tool_call) names[p.id] = p.name;
-      parts.push_back(part_json(p, names, err));
+      if (contents.empty() || contents.back()["role"] != role)
+        contents.push_back({{"role", role}, {"parts", Json::array()}});
+      contents.back()["parts"].push_back(part_json(p, names, err));
       if (err) return *err;
     }
   }

@@ -67,7 +67,10 @@ void StreamParser::feed(std::string_view name, std::string_view data,
 
 void StreamParser::close(std::vector<StreamEvent>& out) {
   if (done_) return;
-  if (provider_ == WireFormat::gemini && finished_) {
+  // Gemini has no end marker. Some OpenAI-compatible servers end the body after the finish
+  // reason without [DONE]; the reply is complete by then.
+  if (finished_ &&
+      (provider_ == WireFormat::gemini || provider_ == WireFormat::openai_compatible)) {
     out.push_back(event(StreamEvent::Kind::end));
     done_ = true;
     return;

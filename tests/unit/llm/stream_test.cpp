@@ -120,3 +120,20 @@ TEST_CASE("malformed provider chunks end the stream with an error", "[llm][strea
   CHECK(events.back().event == "error");
   CHECK(t.done());
 }
+
+TEST_CASE("an OpenAI-compatible stream may end after its finish reason without [DONE]",
+          "[llm][stream]") {
+  const char* chunks[] = {
+      R"({"id":"c","model":"llama","choices":[{"index":0,"delta":{"content":"hi"}}]})",
+      R"({"id":"c","model":"llama","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})"};
+  for (auto provider : {WireFormat::openai_compatible, WireFormat::openai}) {
+    StreamTranslator t(provider, WireFormat::openai, false);
+    std::string out;
+    for (const char* c : chunks) t.feed("", c, out);
+    t.close(out);
+    auto events = golden::parse_sse(out);
+    REQUIRE(!events.empty());
+    // OpenAI itself always sends [DONE]; without it the stream was cut.
+    CHECK((events.back().data == "[DONE]") == (provider == WireFormat::openai_compatible));
+  }
+}

@@ -221,3 +221,28 @@ TEST_CASE("finish reasons and usage are mapped faithfully", "[llm][translate]") 
   REQUIRE_FALSE(bad);
   CHECK(bad.error().message == "content: expected an array");
 }
+
+TEST_CASE("empty text beside tool calls does not reach Anthropic or Gemini", "[llm][translate]") {
+  Json body = {{"model", "m"},
+               {"messages",
+                {{{"role", "user"}, {"content", "weather?"}},
+                 {{"role", "assistant"},
+                  {"content", ""},
+                  {"tool_calls",
+                   {{{"id", "c1"},
+                     {"type", "function"},
+                     {"function", {{"name", "w"}, {"arguments", "{}"}}}}}}},
+                 {{"role", "tool"}, {"tool_call_id", "c1"}, {"content", "sunny"}},
+                 {{"role", "assistant"}, {"content", ""}}}}};
+  auto req = parse_openai_request(Json(body));
+  REQUIRE(req);
+  auto a = write_request(*req, WireFormat::anthropic);
+  REQUIRE(a);
+  REQUIRE((*a)["messages"].size() == 3);  // the empty last turn is gone
+  CHECK((*a)["messages"][1]["content"] ==
+        Json::parse(R"([{"type":"tool_use","id":"c1","name":"w","input":{}}])"));
+  auto g = write_request(*req, WireFormat::gemini);
+  REQUIRE(g);
+  REQUIRE((*g)["contents"].size() == 3);
+  CHECK((*g)["contents"][1]["parts"].size() == 1);
+}
