@@ -43,7 +43,8 @@ TEST_CASE("provider streams translate to both ingress formats", "[llm][stream]")
   }
 }
 
-TEST_CASE("an OpenAI client's stream ends with [DONE] and usage only when asked", "[llm][stream]") {
+TEST_CASE("an OpenAI client's stream ends with the DONE marker, with usage only when asked",
+          "[llm][stream]") {
   auto with =
       golden::parse_sse(translate("anthropic_tools", WireFormat::anthropic, WireFormat::openai));
   REQUIRE(with.size() >= 2);
@@ -121,7 +122,7 @@ TEST_CASE("malformed provider chunks end the stream with an error", "[llm][strea
   CHECK(t.done());
 }
 
-TEST_CASE("an OpenAI-compatible stream may end after its finish reason without [DONE]",
+TEST_CASE("an OpenAI-compatible stream may end after its finish reason without the DONE marker",
           "[llm][stream]") {
   const char* chunks[] = {
       R"({"id":"c","model":"llama","choices":[{"index":0,"delta":{"content":"hi"}}]})",
