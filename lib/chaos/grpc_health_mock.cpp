@@ -1,37 +1,29 @@
-// GrpcHealthMock: an acceptor thread plus one thread per connection. Each connection thread drives
-// an nghttp2 server session over a blocking socket through mem_recv/mem_send, so nghttp2 never
-// touches the socket and a peer that is not HTTP/2 only costs a closed connection.
-//
-// Shutdown follows MockServer: stop() shuts down the listening socket (which wakes a blocked accept
-// on Linux) and every live connection socket (which wakes blocked reads and writes), then joins.
-// A connection thread closes its own descriptor under the mutex, so stop() never shuts down a
-// descriptor number that has been reused.
+// GrpcHealthMock: a ThreadPerConnectionServer whose connection threads each drive an nghttp2 server
+// session over the blocking socket through mem_recv/mem_send, so nghttp2 never touches the socket
+// and a peer that is not HTTP/2 only costs a closed connection. The server owns accepting,
+// closing and stop() (see thread_server.hpp).
 #include "sluice/chaos/grpc_health_mock.hpp"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <unistd.h>
 
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
-#include <list>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 #include <nghttp2/nghttp2.h>
+
+#include "sluice/chaos/thread_server.hpp"
 
 namespace sluice::chaos {
 
@@ -50,13 +42,6 @@ constexpr int kGrpcNotFound = 5;
 constexpr int kGrpcResourceExhausted = 8;
 constexpr int kGrpcUnimplemented = 12;
 constexpr int kGrpcInternal = 13;
-
-struct Conn {
-  int fd = -1;
-  std::thread thread;
-  std::atomic<bool> done{false};
-  bool closed = false;  // guarded by HealthState::mu
-};
 
 bool read_varint(std::string_view& in, std::uint64_t& out) {
   out = 0;
@@ -181,7 +166,6 @@ void set_socket_timeouts(int fd) {
 // What a connection needs of the server (GrpcHealthMock::Impl itself is private).
 struct HealthState {
   mutable std::mutex mu;
-  bool stopping = false;                         // guarded by mu
   std::map<std::string, int> statuses{{"", 1}};  // guarded by mu
   std::atomic<std::uint64_t> requests{0};
 
@@ -418,104 +402,32 @@ class H2Connection {
 }  // namespace
 
 struct GrpcHealthMock::Impl : HealthState {
-  std::list<std::unique_ptr<Conn>> conns;  // guarded by mu
-  int listen_fd = -1;
-  std::uint16_t port = 0;
-  std::thread accept_thread;
+  explicit Impl(std::uint16_t port)
+      : server(port,
+               [this](int fd) {
+                 set_socket_timeouts(fd);
+                 H2Connection h2(*this, fd);
+                 h2.run();
+               },
+               {"grpc health mock: socket",
+                fmt::format("grpc health mock: bind 127.0.0.1:{}", port)}) {}
 
-  void close_conn(Conn& c) {
-    std::lock_guard lk(mu);
-    if (c.closed) return;
-    ::close(c.fd);
-    c.closed = true;
-  }
-
-  void accept_loop();
+  // Destroyed before the HealthState base, so the connection threads are joined before it goes.
+  ThreadPerConnectionServer server;
 };
 
-void GrpcHealthMock::Impl::accept_loop() {
-  for (;;) {
-    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-    std::unique_lock lk(mu);
-    if (stopping) {
-      if (fd >= 0) ::close(fd);
-      return;
-    }
-    if (fd < 0) {
-      // EMFILE and the like: back off briefly rather than spin.
-      lk.unlock();
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      continue;
-    }
-    // Reap connections whose threads have finished.
-    for (auto it = conns.begin(); it != conns.end();) {
-      if ((*it)->done.load()) {
-        if ((*it)->thread.joinable()) (*it)->thread.join();
-        it = conns.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    set_socket_timeouts(fd);
-    try {
-      auto conn = std::make_unique<Conn>();
-      conn->fd = fd;
-      Conn* c = conn.get();
-      conns.push_back(std::move(conn));
-      try {
-        c->thread = std::thread([this, c] {
-          try {
-            H2Connection h2(*this, c->fd);
-            h2.run();
-          } catch (...) {
-            // Out of memory in a test mock: drop the connection, keep serving.
-          }
-          close_conn(*c);
-          c->done.store(true);
-        });
-      } catch (...) {
-        conns.pop_back();
-        ::close(fd);
-      }
-    } catch (...) {
-      ::close(fd);
-    }
-  }
-}
-
-GrpcHealthMock::GrpcHealthMock(std::uint16_t port) : impl_(std::make_unique<Impl>()) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    throw std::runtime_error(fmt::format("grpc health mock: socket: {}", strerror(errno)));
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t addr_len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 128) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) {
-    const int err = errno;
-    ::close(fd);
-    throw std::runtime_error(
-        fmt::format("grpc health mock: bind 127.0.0.1:{}: {}", port, strerror(err)));
-  }
-  impl_->listen_fd = fd;
-  impl_->port = ntohs(addr.sin_port);
-  impl_->accept_thread = std::thread([impl = impl_.get()] { impl->accept_loop(); });
-}
+GrpcHealthMock::GrpcHealthMock(std::uint16_t port) : impl_(std::make_unique<Impl>(port)) {}
 
 GrpcHealthMock::~GrpcHealthMock() {
   stop();
 }
 
 std::uint16_t GrpcHealthMock::port() const {
-  return impl_->port;
+  return impl_->server.port();
 }
 
 std::string GrpcHealthMock::address() const {
-  return fmt::format("127.0.0.1:{}", impl_->port);
+  return fmt::format("127.0.0.1:{}", impl_->server.port());
 }
 
 void GrpcHealthMock::set_status(std::string service, int status) {
@@ -528,27 +440,7 @@ std::uint64_t GrpcHealthMock::requests() const {
 }
 
 void GrpcHealthMock::stop() {
-  {
-    std::lock_guard lk(impl_->mu);
-    if (!impl_->stopping) {
-      impl_->stopping = true;
-      if (impl_->listen_fd >= 0) ::shutdown(impl_->listen_fd, SHUT_RDWR);
-    }
-    for (auto& c : impl_->conns) {
-      if (!c->closed) ::shutdown(c->fd, SHUT_RDWR);
-    }
-  }
-  if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
-  if (impl_->listen_fd >= 0) {
-    ::close(impl_->listen_fd);
-    impl_->listen_fd = -1;
-  }
-  // The acceptor thread is gone, so the list no longer changes.
-  for (auto& c : impl_->conns) {
-    if (c->thread.joinable()) c->thread.join();
-  }
-  std::lock_guard lk(impl_->mu);
-  impl_->conns.clear();
+  impl_->server.stop();
 }
 
 }  // namespace sluice::chaos

@@ -1,34 +1,28 @@
-// TlsHttpServer: an acceptor thread plus one thread per connection, each running a blocking
-// OpenSSL handshake and then a keep-alive HTTP/1.1 loop. Shutdown follows the chaos mocks: stop()
-// shuts down the listening socket and every live connection socket (waking blocked accept, reads
-// and writes), then joins; a connection thread closes its own descriptor under the mutex.
+// TlsHttpServer: a ThreadPerConnectionServer whose connection threads each run a blocking OpenSSL
+// handshake and then a keep-alive HTTP/1.1 loop. The server owns accepting, closing and stop()
+// (see sluice/chaos/thread_server.hpp).
 #include "tls_http_server.hpp"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cctype>
-#include <cerrno>
-#include <chrono>
 #include <csignal>
-#include <cstring>
-#include <list>
-#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
-#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+
+#include "sluice/chaos/thread_server.hpp"
 
 namespace sluice::test {
 
@@ -37,13 +31,6 @@ namespace {
 constexpr std::size_t kMaxHead = 64 * 1024;
 // Bounds a silent or stuck client (handshake, idle keep-alive, unread response).
 constexpr int kSocketTimeoutSeconds = 30;
-
-struct Conn {
-  int fd = -1;
-  std::thread thread;
-  std::atomic<bool> done{false};
-  bool closed = false;  // guarded by TlsHttpServer::Impl::mu
-};
 
 std::string ssl_errors() {
   std::string out;
@@ -181,24 +168,13 @@ struct TlsHttpServer::Impl {
   SSL_CTX* ctx = nullptr;
   int status = 200;
   std::string body;
-  int listen_fd = -1;
-  std::uint16_t port = 0;
   std::atomic<std::uint64_t> requests{0};
-  std::mutex mu;
-  bool stopping = false;                   // guarded by mu
-  std::list<std::unique_ptr<Conn>> conns;  // guarded by mu
-  std::thread accept_thread;
+  // Made once ctx is ready; stopped before ctx is freed.
+  std::optional<chaos::ThreadPerConnectionServer> server;
 
   ~Impl() {
-    if (listen_fd >= 0) ::close(listen_fd);
+    server.reset();
     SSL_CTX_free(ctx);
-  }
-
-  void close_conn(Conn& c) {
-    std::lock_guard lk(mu);
-    if (c.closed) return;
-    ::close(c.fd);
-    c.closed = true;
   }
 
   std::string response_for(const RequestHead& req) const {
@@ -252,10 +228,15 @@ struct TlsHttpServer::Impl {
     }
   }
 
-  void serve(Conn& c) {
+  void serve(int fd) {
+    timeval tv{kSocketTimeoutSeconds, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     SSL* ssl = SSL_new(ctx);
     if (ssl == nullptr) return;
-    SSL_set_fd(ssl, c.fd);
+    SSL_set_fd(ssl, fd);
     ERR_clear_error();
     if (SSL_accept(ssl) == 1 && serve_requests(ssl)) {
       ERR_clear_error();
@@ -263,57 +244,6 @@ struct TlsHttpServer::Impl {
     }
     ERR_clear_error();
     SSL_free(ssl);
-  }
-
-  void accept_loop() {
-    for (;;) {
-      const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-      std::unique_lock lk(mu);
-      if (stopping) {
-        if (fd >= 0) ::close(fd);
-        return;
-      }
-      if (fd < 0) {
-        lk.unlock();
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        continue;
-      }
-      for (auto it = conns.begin(); it != conns.end();) {
-        if ((*it)->done.load()) {
-          if ((*it)->thread.joinable()) (*it)->thread.join();
-          it = conns.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      timeval tv{kSocketTimeoutSeconds, 0};
-      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-      int one = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      try {
-        auto conn = std::make_unique<Conn>();
-        conn->fd = fd;
-        Conn* c = conn.get();
-        conns.push_back(std::move(conn));
-        try {
-          c->thread = std::thread([this, c] {
-            try {
-              serve(*c);
-            } catch (...) {
-              // Out of memory in a test server: drop the connection, keep serving.
-            }
-            close_conn(*c);
-            c->done.store(true);
-          });
-        } catch (...) {
-          conns.pop_back();
-          ::close(fd);
-        }
-      } catch (...) {
-        ::close(fd);
-      }
-    }
   }
 };
 
@@ -347,21 +277,9 @@ TlsHttpServer::TlsHttpServer(std::string cert_file, std::string key_file, int st
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   }
 
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(fmt::format("TlsHttpServer: socket: {}", strerror(errno)));
-  impl_->listen_fd = fd;
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = 0;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t addr_len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 128) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0)
-    throw std::runtime_error(fmt::format("TlsHttpServer: bind: {}", strerror(errno)));
-  impl_->port = ntohs(addr.sin_port);
-  impl_->accept_thread = std::thread([impl = impl_.get()] { impl->accept_loop(); });
+  impl_->server.emplace(
+      0, [impl = impl_.get()](int fd) { impl->serve(fd); },
+      chaos::ThreadPerConnectionServer::ErrorText{"TlsHttpServer: socket", "TlsHttpServer: bind"});
 }
 
 TlsHttpServer::~TlsHttpServer() {
@@ -369,11 +287,11 @@ TlsHttpServer::~TlsHttpServer() {
 }
 
 std::uint16_t TlsHttpServer::port() const {
-  return impl_->port;
+  return impl_->server->port();
 }
 
 std::string TlsHttpServer::address() const {
-  return fmt::format("127.0.0.1:{}", impl_->port);
+  return fmt::format("127.0.0.1:{}", impl_->server->port());
 }
 
 std::uint64_t TlsHttpServer::requests() const {
@@ -381,27 +299,7 @@ std::uint64_t TlsHttpServer::requests() const {
 }
 
 void TlsHttpServer::stop() {
-  {
-    std::lock_guard lk(impl_->mu);
-    if (!impl_->stopping) {
-      impl_->stopping = true;
-      if (impl_->listen_fd >= 0) ::shutdown(impl_->listen_fd, SHUT_RDWR);
-    }
-    for (auto& c : impl_->conns) {
-      if (!c->closed) ::shutdown(c->fd, SHUT_RDWR);
-    }
-  }
-  if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
-  if (impl_->listen_fd >= 0) {
-    ::close(impl_->listen_fd);
-    impl_->listen_fd = -1;
-  }
-  // The acceptor thread is gone, so the list no longer changes.
-  for (auto& c : impl_->conns) {
-    if (c->thread.joinable()) c->thread.join();
-  }
-  std::lock_guard lk(impl_->mu);
-  impl_->conns.clear();
+  impl_->server->stop();
 }
 
 }  // namespace sluice::test
