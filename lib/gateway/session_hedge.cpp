@@ -112,7 +112,7 @@ net::awaitable<void> Session::run_hedge(std::shared_ptr<Hedge> h, std::uint64_t 
   h->timer.expires_at(*at);
   error_code ec;
   co_await h->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  if (h->first != Hedge::First::running) co_return;
+  if (ec || h->first != Hedge::First::running) co_return;  // stopped, or the first try ended
   if (!policy.should_hedge(first_sent, Clock::now(), false, idem,
                            static_cast<std::uint32_t>(x.attempts), x.deadline))
     co_return;
