@@ -88,7 +88,9 @@ void ClusterState::tick() {
   bool ramping = false;
   for (std::size_t i = 0; i < names_.size(); ++i)
     ramping = ramping || slow_start_.ramping(i, now, cfg_.slow_start);
-  if (outlier_.version() != outlier_version || ramping) publish_locked(now);
+  // One more publish after the last ramp ends, so the snapshot reaches full weight.
+  if (outlier_.version() != outlier_version || ramping || was_ramping_) publish_locked(now);
+  was_ramping_ = ramping;
 }
 
 void ClusterState::record_check(std::size_t endpoint, CheckResult r) {

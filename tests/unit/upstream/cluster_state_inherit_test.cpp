@@ -156,6 +156,11 @@ TEST_CASE("inherit: endpoints that join a running cluster ramp up, persisting on
   clock.advance(5s);
   next.tick();
   CHECK(next.snapshot()->endpoints[1].weight == Approx(0.55));
+  // Once the window is over, the next tick publishes full weight.
+  clock.advance(6s);
+  next.tick();
+  CHECK(next.snapshot()->endpoints[1].weight == 1.0);
+  CHECK_FALSE(next.snapshot()->endpoints[1].slow_start);
 }
 
 TEST_CASE("inherit: another cluster's state is ignored", "[state]") {

@@ -160,6 +160,7 @@ class ClusterState {
   CircuitBreaker breaker_;
   std::vector<bool> draining_;
   SlowStart slow_start_;
+  bool was_ramping_ = false;  // at the last tick (guarded by mu_)
   std::vector<bool> was_usable_;
   std::uint64_t version_ = 0;
   std::uint64_t health_transitions_ = 0;
