@@ -85,21 +85,9 @@ std::shared_ptr<const MaglevTable> MaglevTable::build(LbHosts hosts,
 std::optional<std::size_t> MaglevTable::pick(const PickContext& ctx) const {
   const std::size_t n = slots_.size();
   if (n == 0) return std::nullopt;
-  const std::size_t at = scale_to(mix64(ctx.hash), n);
-  if (lb::candidate(ctx, slots_[at])) return slots_[at];
-
   // Fall over to the following slots: neighbours belong to unrelated endpoints, so the keys of an
-  // endpoint that is out spread over the others. Check first that somewhere to go exists.
-  if (std::none_of(members_.begin(), members_.end(),
-                   [&](std::uint32_t i) { return lb::candidate(ctx, i); })) {
-    return std::nullopt;
-  }
-  for (std::size_t k = 1; k < n; ++k) {
-    std::size_t p = at + k;
-    if (p >= n) p -= n;
-    if (lb::candidate(ctx, slots_[p])) return slots_[p];
-  }
-  return std::nullopt;
+  // endpoint that is out spread over the others.
+  return lb::table_walk(ctx, slots_, members_, scale_to(mix64(ctx.hash), n));
 }
 
 std::size_t MaglevTable::slots_of(std::size_t endpoint) const {

@@ -57,19 +57,7 @@ std::optional<std::size_t> RingHashTable::pick(const PickContext& ctx) const {
   std::size_t at = static_cast<std::size_t>(std::lower_bound(points_.begin(), points_.end(), h) -
                                             points_.begin());
   if (at == n) at = 0;
-  if (lb::candidate(ctx, owners_[at])) return owners_[at];
-
-  // Fall over clockwise. Check first that somewhere to go exists, so the walk ends early.
-  if (std::none_of(members_.begin(), members_.end(),
-                   [&](std::uint32_t i) { return lb::candidate(ctx, i); })) {
-    return std::nullopt;
-  }
-  for (std::size_t k = 1; k < n; ++k) {
-    std::size_t p = at + k;
-    if (p >= n) p -= n;
-    if (lb::candidate(ctx, owners_[p])) return owners_[p];
-  }
-  return std::nullopt;
+  return lb::table_walk(ctx, owners_, members_, at);  // falls over clockwise
 }
 
 std::size_t RingHashTable::points_of(std::size_t endpoint) const {

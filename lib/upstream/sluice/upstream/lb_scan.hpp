@@ -38,6 +38,27 @@ inline std::optional<std::size_t> next_candidate(const PickContext& ctx, std::si
   return std::nullopt;
 }
 
+// ring_hash and maglev: the owner of the first slot at or after `at` (wrapping around) that is a
+// candidate. `members` are the endpoints the table covers; when none is a candidate the walk is
+// skipped, so it ends early.
+inline std::optional<std::size_t> table_walk(const PickContext& ctx,
+                                             std::span<const std::uint32_t> owners,
+                                             std::span<const std::uint32_t> members,
+                                             std::size_t at) {
+  const std::size_t n = owners.size();
+  if (at >= n) return std::nullopt;
+  if (candidate(ctx, owners[at])) return owners[at];
+  bool any = false;
+  for (std::uint32_t i : members) any = any || candidate(ctx, i);
+  if (!any) return std::nullopt;
+  for (std::size_t k = 1; k < n; ++k) {
+    std::size_t p = at + k;
+    if (p >= n) p -= n;
+    if (candidate(ctx, owners[p])) return owners[p];
+  }
+  return std::nullopt;
+}
+
 // A uniformly random candidate other than `skip`. A few draws usually hit one; when most
 // endpoints are out, counting and drawing the k-th keeps it uniform and bounded.
 std::optional<std::size_t> random_candidate(const PickContext& ctx, Rng& rng,
