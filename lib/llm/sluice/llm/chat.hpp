@@ -67,6 +67,9 @@ struct ResponseFormat {
   bool strict = false;
 };
 
+// A field added here (or to Part, Message, Tool, ToolChoice, ResponseFormat) that can change the
+// answer must be added to exact_cache_key (cache_key.cpp), whose static_asserts on these sizes
+// fail until it is.
 struct ChatRequest {
   std::string model;
   // The leading system prompt(s), in order. A system message in the middle of an OpenAI
