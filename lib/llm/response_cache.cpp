@@ -53,7 +53,9 @@ void ResponseCache::put(std::string key, CachedResponse value, TimePoint now) {
     stats_.entries = lru_.size();
     return;
   }
-  lru_.push_front(Entry{std::move(key), std::move(shared), bytes, now + ttl_});
+  // A TTL too long to add (Duration::max() for "no expiry") saturates instead of overflowing.
+  TimePoint expires = ttl_ > TimePoint::max() - now ? TimePoint::max() : now + ttl_;
+  lru_.push_front(Entry{std::move(key), std::move(shared), bytes, expires});
   index_.emplace(std::string_view(lru_.front().key), lru_.begin());
   stats_.bytes += bytes;
   while (lru_.size() > max_entries_ || stats_.bytes > max_bytes_) {

@@ -278,6 +278,12 @@ TEST_CASE("response cache entries expire after the TTL", "[response-cache]") {
   CHECK(c.get("k", clock.now())->body == "v2");
   clock.advance(10s);
   CHECK_FALSE(c.get("k", clock.now()));
+
+  // No expiry: the longest TTL saturates rather than overflowing.
+  ResponseCache forever(10, 1 << 20, sluice::Duration::max());
+  forever.put("k", reply("v"), clock.now());
+  clock.advance(24h * 365);
+  CHECK(forever.get("k", clock.now()));
 }
 
 TEST_CASE("the response cache keeps within its byte cap", "[response-cache]") {
