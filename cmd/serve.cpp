@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "demo.hpp"
+#include "sluice/llmgw/handler.hpp"
 #include "sluice/core/config/load.hpp"
 #include "sluice/core/log.hpp"
 #include "sluice/gateway/gateway.hpp"
@@ -106,6 +107,7 @@ int run_serve(const ServeFlags& f) {
   if (!cfg) return fail(cfg.error());
 
   gateway::GatewayOptions opts;
+  opts.handlers = llmgw::handler_factory();
   if (!path.empty()) {
     opts.reload_source = [path, f]() -> Result<std::shared_ptr<const config::Config>> {
       auto c = config::load_file(path);

@@ -82,6 +82,10 @@ void AccessLog::write(const AccessRecord& r) {
     buf_ += ",\"upstream_ttfb_ms\":null";
   fmt::format_to(out, ",\"attempts\":{}", r.attempts);
   if (!r.detail.empty()) str("detail", r.detail);
+  if (!r.extra.empty()) {
+    buf_ += ',';
+    buf_ += r.extra;
+  }
   if (r.error.empty())
     buf_ += ",\"error\":null}\n";
   else {

@@ -148,7 +148,7 @@ struct Gateway::Impl {
     if (hosts_moved && next_hosts) next_resolver = next_hosts.get();
     if (hosts_moved && !next_hosts) next_resolver = &system_resolver;
     auto current = shared.load();
-    auto rt = Runtime::build(*cfg, *next_resolver, current.get());
+    auto rt = Runtime::build(*cfg, *next_resolver, current.get(), &opts.handlers);
     if (!rt) return fail(rt.error().message);
     if (hosts_moved) hosts_resolver = std::move(next_hosts);
     log::Level lvl;
@@ -316,7 +316,7 @@ Result<std::unique_ptr<Gateway>> Gateway::start(std::shared_ptr<const config::Co
   auto hosts = impl->open_hosts_file(*cfg);
   if (!hosts) return hosts.error();
   impl->hosts_resolver = std::move(*hosts);
-  auto rt = Runtime::build(cfg, impl->resolver());
+  auto rt = Runtime::build(cfg, impl->resolver(), nullptr, &impl->opts.handlers);
   if (!rt) return rt.error();
 
   std::shared_ptr<log::LineSink> sink;

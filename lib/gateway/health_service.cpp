@@ -114,9 +114,14 @@ void render_upstream_metrics(const Runtime& rt, std::string& out) {
        "Requests served by a route's fallback, by kind (cluster or static)"},
   };
   std::map<std::string, std::string> families;
+  MetricFamilies handler_families;
   for (const auto& c : rt.clusters()) c->state().write_metrics(families);
   for (std::size_t i = 0; i < rt.config().routes.size(); ++i) {
     const auto& r = rt.route(i);
+    if (r.handler) {
+      r.handler->write_metrics(handler_families);
+      continue;
+    }
     const auto& k = *r.retry_counters;
     if (r.cfg->fallback) {
       families["sluice_fallbacks_total"] += fmt::format(
@@ -152,6 +157,8 @@ void render_upstream_metrics(const Runtime& rt, std::string& out) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", f.name, f.help, f.name, f.type);
     out += it->second;
   }
+  for (const auto& [name, f] : handler_families)
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{}", name, f.help, name, f.type, f.samples);
 }
 
 }  // namespace sluice::gateway

@@ -38,7 +38,8 @@ unsigned workers_of(const config::Config& cfg) {
 
 Result<std::shared_ptr<const Runtime>> Runtime::build(std::shared_ptr<const config::Config> cfg,
                                                       upstream::Resolver& resolver,
-                                                      const Runtime* previous) {
+                                                      const Runtime* previous,
+                                                      const HandlerFactory* handlers) {
   auto rt = std::make_shared<Runtime>();
   rt->cfg_ = cfg;
   auto router = Router::build(cfg->routes);
@@ -63,6 +64,25 @@ Result<std::shared_ptr<const Runtime>> Runtime::build(std::shared_ptr<const conf
     const auto& r = cfg->routes[i];
     RouteRuntime rr;
     rr.cfg = &r;
+    if (r.llm) {
+      if (!handlers || !*handlers)
+        return config::config_error(r.pos, fmt::format("routes[{}].llm", i),
+                                    "this command does not serve LLM routes",
+                                    "run the config with sluice serve");
+      const RouteHandler* before = nullptr;
+      if (previous)
+        for (const auto& pr : previous->routes_)
+          if (pr.handler && pr.cfg->name == r.name) before = pr.handler.get();
+      auto h = (*handlers)(*cfg, r, before);
+      if (!h) return h.error();
+      rr.handler = std::move(*h);
+      rr.retry = std::make_shared<upstream::RetryPolicy>(r.retry);
+      rr.hedge = std::make_shared<upstream::HedgePolicy>(r.retry);
+      rr.retry_budget = std::make_shared<upstream::RetryBudget>(r.retry);
+      rr.retry_counters = std::make_shared<RetryCounters>();
+      rt->routes_.push_back(std::move(rr));
+      continue;
+    }
     for (const auto& c : clusters)
       if (c->name() == r.cluster) rr.cluster = c;
     if (r.fallback && !r.fallback->cluster.empty())
@@ -120,7 +140,7 @@ Result<std::shared_ptr<const Runtime>> Runtime::with_clusters(
   for (auto& r : rt->routes_) {
     replace(r.cluster);
     replace(r.fallback_cluster);
-    r.stat_keys = stat_keys_of(*r.cfg, *r.cluster);
+    if (r.cluster) r.stat_keys = stat_keys_of(*r.cfg, *r.cluster);
   }
   return std::shared_ptr<const Runtime>(std::move(rt));
 }

@@ -10,6 +10,7 @@
 #include "response_head.hpp"
 #include "session_exchange.hpp"
 #include "session_hedge.hpp"
+#include "upstream_link.hpp"
 #include "sluice/gateway/forward.hpp"
 #include "sluice/gateway/worker.hpp"
 #include "sluice/net/tls.hpp"
@@ -283,6 +284,7 @@ net::awaitable<void> Session::handle_request() {
 
   // Consume the body bytes that arrived with the head.
   ParseError perr = ParseError::none;
+  req_.body_pieces().clear();
   std::size_t n = req_.done() ? 0 : req_.feed(buf_.data() + begin_, end_ - begin_, perr);
   x.body_begin = begin_;
   begin_ += n;
@@ -316,6 +318,10 @@ net::awaitable<void> Session::handle_request() {
     co_return;
   }
   x.route = &x.rt->route(*idx);
+  if (x.route->handler) {
+    co_await run_handler();
+    co_return;
+  }
   x.cluster = x.route->cluster.get();
   x.rt->router().rewrite_target(*idx, head.target, x.target);
 
@@ -524,23 +530,7 @@ net::awaitable<Session::Outcome> Session::connect_upstream(bool allow_pooled) {
 net::awaitable<std::string_view> Session::dial(const upstream::Endpoint& ep,
                                                std::unique_ptr<net::Stream>& s,
                                                const bool& timed_out) {
-  const auto& cluster = *x_->cluster;
-  error_code ec;
-  co_await s->socket().async_connect(ep.address, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return timed_out ? "upstream_connect_timeout" : "upstream_connect_error";
-  s->socket().set_option(net::tcp::no_delay(true), ec);
-  if (ep.tls) {
-    auto tls = std::make_unique<net::Stream>(std::move(s->socket()), *cluster.tls_context());
-    tls->token = std::move(s->token);
-    s = std::move(tls);
-    const auto& t = cluster.config().tls;
-    std::string verify_name = ep.server_name.empty() ? ep.host : ep.server_name;
-    net::prepare_client_stream(*s->tls(), ep.server_name, verify_name, t.verify);
-    co_await s->handshake(asio::ssl::stream_base::client, ec);
-    if (ec) co_return timed_out ? "upstream_connect_timeout" : "upstream_tls_error";
-  }
-  w_.pool().note_created();
-  co_return std::string_view{};
+  return dial_endpoint(w_, *x_->cluster, ep, s, timed_out);
 }
 
 void Session::build_upstream_head(std::string& out, const upstream::Endpoint& ep) const {
@@ -819,9 +809,16 @@ void Session::finish() {
   std::string adhoc;
   if (x.route) {
     route = x.route->cfg->name;
-    cluster = x.cluster ? x.cluster->name() : x.route->cluster->name();
+    if (x.route->handler)
+      cluster = x.handler_cluster;
+    else
+      cluster = x.cluster ? x.cluster->name() : x.route->cluster->name();
   }
-  if (x.route && x.ep && !x.fallback) {
+  if (x.route && x.route->handler) {
+    endpoint = x.handler_endpoint;
+    adhoc = stat_key(route, cluster, endpoint);
+    key = &adhoc;
+  } else if (x.route && x.ep && !x.fallback) {
     endpoint = x.ep->name;
     key = &x.route->stat_keys[x.ep->index];
   } else {
@@ -855,6 +852,7 @@ void Session::finish() {
     r.attempts = static_cast<int>(x.attempts);
     r.error = x.error;
     r.detail = x.explanation;
+    r.extra = x.log_extra;
     log.write(r);
   }
   x.start = {};

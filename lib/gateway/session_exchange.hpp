@@ -44,6 +44,8 @@ struct Session::Exchange {
   std::optional<upstream::RetryDecision> status_retry;
   std::optional<upstream::RetryBudget::RetryGuard> retry_guard;
   std::string explanation;  // why no endpoint could be used, for the access log
+  // A route handler's upstream and log fields (LLM routes).
+  std::string handler_cluster, handler_endpoint, log_extra;
 
   void reset() {
     rt.reset();
@@ -66,6 +68,9 @@ struct Session::Exchange {
     status_retry.reset();
     retry_guard.reset();
     explanation.clear();
+    handler_cluster.clear();
+    handler_endpoint.clear();
+    log_extra.clear();
   }
 };
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "session_exchange.hpp"
+#include "upstream_link.hpp"
 #include "sluice/gateway/error_response.hpp"
 #include "sluice/gateway/worker.hpp"
 #include "sluice/upstream/key_hash.hpp"
@@ -116,39 +117,17 @@ net::awaitable<std::optional<upstream::Bulkhead::Permit>> Session::enter_bulkhea
   co_return std::nullopt;
 }
 
-namespace {
-
-// A connection's slot of breaker.max_connections, released when the connection is destroyed.
-// It keeps the limit alive: a pooled connection can outlive its runtime.
-struct ConnectionSlot final : net::StreamToken {
-  ConnectionSlot(std::shared_ptr<upstream::Bulkhead> l, upstream::Bulkhead::Permit p)
-      : limit(std::move(l)), permit(std::move(p)) {}
-  ~ConnectionSlot() override { permit.release(); }
-  std::shared_ptr<upstream::Bulkhead> limit;
-  upstream::Bulkhead::Permit permit;
-};
-
-}  // namespace
 
 net::awaitable<std::unique_ptr<net::StreamToken>> Session::connection_slot(bool wait) {
   auto& x = *x_;
-  auto& connections = x.cluster->state().connections();
-  auto slot = [&](upstream::Bulkhead::Permit p) -> std::unique_ptr<net::StreamToken> {
-    return std::make_unique<ConnectionSlot>(x.cluster->state().shared_connections(), std::move(p));
-  };
-  auto now = connections.try_enter({});
-  if (now.status == upstream::Bulkhead::Entry::Status::admitted)
-    co_return slot(std::move(now.permit));
-  // At the limit: an idle connection of this worker to the cluster gives its slot up first.
-  if (w_.pool().close_oldest(x.cluster->name() + "|")) {
-    now = connections.try_enter({});
-    if (now.status == upstream::Bulkhead::Entry::Status::admitted)
-      co_return slot(std::move(now.permit));
-  }
+  if (auto now = immediate_connection_slot(w_, *x.cluster)) co_return now;
   if (!wait) co_return nullptr;
+  auto& connections = x.cluster->state().connections();
   Slot waited = co_await wait_for_slot(connections, x.cluster->config().connect_timeout,
                                        x.cluster->state().shared_connections());
-  if (waited.wait == SlotWait::admitted) co_return slot(std::move(waited.permit));
+  if (waited.wait == SlotWait::admitted)
+    co_return std::make_unique<ConnectionSlot>(x.cluster->state().shared_connections(),
+                                               std::move(waited.permit));
   x.error = waited.wait == SlotWait::full ? "pending_overflow" : "pending_timeout";
   co_return nullptr;
 }

@@ -14,6 +14,7 @@
 #include <toml++/toml.h>
 
 #include "reader.hpp"
+#include "llm_reader.hpp"
 #include "resilience_reader.hpp"
 
 namespace sluice::config {
@@ -384,7 +385,8 @@ void read_route(const toml::table& t, std::size_t i, Problems& p, Config& c, Ref
                                         "host_rewrite",
                                         "auto_host_rewrite",
                                         "timeout",
-                                        "stream_idle_timeout"};
+                                        "stream_idle_timeout",
+                                        "llm"};
   keys.insert(keys.end(), detail::kRouteResilienceKeys.begin(), detail::kRouteResilienceKeys.end());
   TableReader r(t, fmt::format("routes[{}]", i), "in [[routes]]", std::move(keys), p);
   Route route;
@@ -403,8 +405,13 @@ void read_route(const toml::table& t, std::size_t i, Problems& p, Config& c, Ref
   read_path_match(r, route);
   read_methods(r, route);
   read_headers(r, route);
-  if (require(r, "cluster", "add cluster = \"<name>\", naming one of the [[clusters]]") &&
-      r.string("cluster", route.cluster, "backend"))
+  detail::read_llm_route(r, route);
+  if (route.llm && r.has("cluster"))
+    r.fail("cluster", "an LLM route ([routes.llm]) has no cluster",
+           "remove cluster; [[models]] targets name the providers");
+  else if ((route.llm ||
+            require(r, "cluster", "add cluster = \"<name>\", naming one of the [[clusters]]")) &&
+           r.string("cluster", route.cluster, "backend"))
     refs.route_clusters.push_back({r.find("cluster")->as_string(), r.path_of("cluster")});
   read_rewrites(r, route);
   r.duration("timeout", route.timeout);
@@ -565,7 +572,9 @@ void check_addresses(const std::vector<Address>& addresses, Problems& p) {
 
 void read_document(const toml::table& doc, Config& c, Problems& p) {
   TableReader root(doc, "", "at the top level",
-                   {"server", "admin", "log", "listeners", "routes", "clusters"}, p);
+                   {"server", "admin", "log", "listeners", "routes", "clusters", "providers",
+                    "models", "prices"},
+                   p);
   Refs refs;
   read_server(root, c.server);
   read_admin(root, c.admin, refs);
@@ -579,6 +588,10 @@ void read_document(const toml::table& doc, Config& c, Problems& p) {
   each("listeners", read_listener);
   each("routes", read_route);
   each("clusters", read_cluster);
+  for (auto& pv : detail::read_providers(root, c))
+    refs.clusters.push_back({pv.name, pv.at, pv.path});
+  detail::read_models(root, c);
+  detail::read_prices(root, c);
   if (const toml::array* arr = doc["listeners"].as_array();
       !root.has("listeners") || (arr && arr->empty()))
     p.add(pos_of(root, "listeners"), "listeners", "at least one listener is required",
@@ -589,6 +602,7 @@ void read_document(const toml::table& doc, Config& c, Problems& p) {
   check_references(refs.route_listeners, refs.listeners, "listener", "[[listeners]]", p);
   check_references(refs.route_clusters, refs.clusters, "cluster", "[[clusters]]", p);
   check_addresses(refs.addresses, p);
+  detail::check_llm(c, p);
 }
 
 std::string syntax_hint(std::string_view description) {
@@ -691,6 +705,10 @@ nlohmann::json to_json(const Config& c) {
     }
     if (r.rewrite_prefix) j["rewrite_prefix"] = *r.rewrite_prefix;
     if (r.host_rewrite) j["host_rewrite"] = *r.host_rewrite;
+    if (r.llm) {
+      j.erase("cluster");
+      j["llm"] = detail::llm_route_json(*r.llm);
+    }
     out["routes"].push_back(std::move(j));
   }
 
@@ -717,6 +735,7 @@ nlohmann::json to_json(const Config& c) {
                                {"pool_idle_timeout", format_duration(cl.pool_idle_timeout)},
                                {"tls", std::move(tls)}});
   }
+  detail::llm_json(c, out);
   return out;
 }
 

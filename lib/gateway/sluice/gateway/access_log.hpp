@@ -22,6 +22,9 @@ struct AccessRecord {
   int attempts = 0;
   std::string_view error;   // error kind, empty when none
   std::string_view detail;  // why, for no_healthy_upstream and breaker_open; empty otherwise
+  // More fields, as the members of a JSON object without its braces ("\"a\":1,\"b\":2");
+  // a route handler's (an LLM route: alias, provider, tokens...). Empty: none.
+  std::string_view extra;
 };
 
 class AccessLog {

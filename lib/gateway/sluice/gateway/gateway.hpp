@@ -8,6 +8,7 @@
 
 #include "sluice/core/config/schema.hpp"
 #include "sluice/core/error.hpp"
+#include "sluice/gateway/route_handler.hpp"
 
 namespace sluice::gateway {
 
@@ -15,6 +16,8 @@ struct GatewayOptions {
   // How to load the config again on reload; empty when there is no file (quick and demo modes).
   std::function<Result<std::shared_ptr<const config::Config>>()> reload_source;
   std::string watch_path;  // non-empty: reload when this file changes
+  // Builds the handlers of LLM routes ([routes.llm]); empty: such routes are a config error.
+  HandlerFactory handlers;
 };
 
 class Gateway {

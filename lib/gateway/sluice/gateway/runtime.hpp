@@ -9,6 +9,7 @@
 
 #include "sluice/core/config/schema.hpp"
 #include "sluice/core/error.hpp"
+#include "sluice/gateway/route_handler.hpp"
 #include "sluice/gateway/router.hpp"
 #include "sluice/net/tls.hpp"
 #include "sluice/upstream/cluster.hpp"
@@ -36,6 +37,8 @@ struct RouteRuntime {
   std::shared_ptr<const upstream::HedgePolicy> hedge;
   std::shared_ptr<upstream::RetryBudget> retry_budget;
   std::shared_ptr<RetryCounters> retry_counters;
+  // [routes.llm]: the route is answered by this handler; cluster is null.
+  std::shared_ptr<const RouteHandler> handler;
 };
 
 struct ListenerRuntime {
@@ -49,9 +52,11 @@ class Runtime {
   // previous: the runtime this one replaces (a reload), or null at start. Each cluster of the
   // same name inherits its endpoint state (upstream::ClusterState::inherit), and a discovered
   // name that fails to resolve keeps its previous addresses (logged as dns_resolve_failed).
+  // handlers builds the handler of each LLM route; without it an LLM route is a config error.
   static Result<std::shared_ptr<const Runtime>> build(std::shared_ptr<const config::Config> cfg,
                                                       upstream::Resolver& resolver,
-                                                      const Runtime* previous = nullptr);
+                                                      const Runtime* previous = nullptr,
+                                                      const HandlerFactory* handlers = nullptr);
   // `old` with some clusters replaced by rebuilt ones of the same name (a DNS refresh changed
   // their endpoints). Everything else, retry budgets and counters included, is shared with `old`.
   static Result<std::shared_ptr<const Runtime>> with_clusters(

@@ -43,9 +43,12 @@ class Session {
   enum class Outcome { ok, retry, failed };
   struct Exchange;  // per-request state, defined in session_exchange.hpp
   struct Hedge;     // a hedged second try, defined in session_hedge.cpp
+  friend class HandlerAdapter;  // session_handler.cpp: HandlerIo for route handlers
 
   net::awaitable<bool> read_head();
   net::awaitable<void> handle_request();
+  // The matched route has a handler (an LLM route): it answers (session_handler.cpp).
+  net::awaitable<void> run_handler();
   // One try up to the response head: connect (or reuse), send, await the head.
   net::awaitable<Outcome> single_try(bool allow_pooled);
   // The same raced against a hedge on another endpoint after hedge_delay; the first good head

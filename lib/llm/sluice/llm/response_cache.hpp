@@ -53,6 +53,9 @@ class ResponseCache {
   void put(std::string key, CachedResponse value, TimePoint now);
   ResponseCacheStats stats() const;
   void clear();
+  std::size_t max_entries() const { return max_entries_; }
+  std::uint64_t max_bytes() const { return max_bytes_; }
+  Duration ttl() const { return ttl_; }
 
  private:
   struct Entry {

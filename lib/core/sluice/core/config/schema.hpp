@@ -68,6 +68,22 @@ struct Log {
 
 enum class PathMatch { any, exact, prefix, regex };
 
+// [routes.llm]: the route answers the LLM APIs itself (OpenAI chat completions, embeddings and
+// models; Anthropic messages) instead of proxying to a cluster.
+struct ResponseCacheConfig {
+  bool enabled = false;
+  std::uint32_t max_entries = 1000;
+  std::uint64_t max_bytes = 64ull << 20;
+  Duration ttl = 5min;
+};
+
+struct LlmRoute {
+  ResponseCacheConfig cache;
+  bool log_bodies = false;  // prompt and completion text in the access log, redacted
+  // Aliases this route serves; empty: every [[models]] alias.
+  std::vector<std::string> models;
+};
+
 struct Route {
   std::string name;
   std::vector<std::string> listeners;  // empty: every listener
@@ -84,6 +100,7 @@ struct Route {
   Duration stream_idle_timeout = 5min;        // longest gap in either body stream
   Retry retry;
   std::optional<Fallback> fallback;
+  std::optional<LlmRoute> llm;  // set: an LLM route (cluster is then empty)
   SourcePos pos;
 };
 
@@ -125,6 +142,59 @@ struct Cluster {
   SourcePos pos;
 };
 
+// [[providers]]: an LLM provider. Each is also a cluster of the same name (its endpoint is the
+// base URL's host), so health checks, outlier detection and breakers apply to it.
+enum class ProviderKind { openai, openai_compatible, anthropic, gemini };
+std::string_view to_string(ProviderKind k);
+
+struct Provider {
+  std::string name;
+  ProviderKind kind = ProviderKind::openai;
+  std::string base_url;   // as written
+  std::string base_path;  // the URL's path without a trailing '/', e.g. "/v1"
+  std::string host_header;  // host[:port] for the Host header
+  std::string api_key_env;  // secret: the name of an environment variable
+  std::string api_key_file;  // secret: a file holding the key
+  std::string api_version;  // openai-compatible: sent as ?api-version= (Azure style)
+  std::string anthropic_version = "2023-06-01";
+  std::map<std::string, std::string> headers;  // extra request headers (lower-case names)
+  Duration timeout = 120s;  // request sent -> response head
+  Duration stream_idle_timeout = 60s;  // longest gap between stream bytes
+  SourcePos pos;
+};
+
+enum class LlmStrategy { weighted, least_in_flight, lowest_latency, cheapest };
+std::string_view to_string(LlmStrategy s);
+
+struct ModelTarget {
+  std::string provider;
+  std::string model;  // empty: the model the client asked for
+  std::uint32_t weight = 1;
+  std::optional<std::int64_t> context_window;  // tokens; for /v1/models and the docs
+};
+
+// [[models]]: an alias clients name as their model.
+struct ModelAlias {
+  std::string name;  // "*": any model no other alias names
+  std::vector<ModelTarget> targets;
+  LlmStrategy strategy = LlmStrategy::weighted;
+  std::vector<std::string> fallbacks;  // aliases tried in order once every target failed
+  std::string context_fallback;        // the alias for a context-length error
+  // A target that failed this many times in a row (429, 5xx, 529, timeouts, connect errors)
+  // cools down for `cooldown`, or for as long as Retry-After / x-ratelimit-reset-* says.
+  std::uint32_t cooldown_failures = 3;
+  Duration cooldown = 30s;
+  std::uint32_t attempts = 0;  // tries per target before moving on (0: 1, 2 for 529)
+  SourcePos pos;
+};
+
+// [[prices]]: overrides the shipped price table (USD per million tokens).
+struct PriceOverride {
+  std::string model;
+  double input = 0, output = 0, cached_input = -1, cache_write = -1;  // -1: the input price
+  SourcePos pos;
+};
+
 struct Config {
   std::string source;  // file path, or "<quick>" / "<demo>"
   Server server;
@@ -132,7 +202,10 @@ struct Config {
   Log log;
   std::vector<Listener> listeners;
   std::vector<Route> routes;
-  std::vector<Cluster> clusters;
+  std::vector<Cluster> clusters;  // providers' clusters included, after the configured ones
+  std::vector<Provider> providers;
+  std::vector<ModelAlias> models;
+  std::vector<PriceOverride> prices;
 };
 
 }  // namespace sluice::config
