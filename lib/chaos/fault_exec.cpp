@@ -32,7 +32,7 @@ struct Shaping {
   std::optional<DribbleFault> dribble;
   std::optional<std::uint64_t> reset_after;
   std::optional<std::uint64_t> sse_events;
-  bool sse_cut_resets = false;               // the SSE cut resets rather than closes
+  bool sse_cut_resets = false;              // the SSE cut resets rather than closes
   std::optional<std::uint64_t> stream_cut;  // armed when the response is an event stream
   std::optional<MalformedSseFault::Mode> sse_malform;
 

@@ -352,10 +352,11 @@ Result<FaultAction> action_from_json(const std::string& type, const nlohmann::js
     if (auto r = keys({}); !r) return r.take_error();
     return FaultAction{EmptyResponseFault{}};
   }
-  return bad("type", fmt::format("unknown fault type \"{}\" (hint: one of latency, status, reset, "
-                                 "hang, bandwidth, dribble, truncated_sse, stream_cut, malformed_sse, "
-                                 "malformed_json, empty_response)",
-                                 type));
+  return bad("type",
+             fmt::format("unknown fault type \"{}\" (hint: one of latency, status, reset, "
+                         "hang, bandwidth, dribble, truncated_sse, stream_cut, malformed_sse, "
+                         "malformed_json, empty_response)",
+                         type));
 }
 
 }  // namespace

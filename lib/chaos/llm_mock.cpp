@@ -32,7 +32,9 @@ namespace {
 
 using detail::LlmMockState;
 
-std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
 
 std::string_view query_of(std::string_view target) {
   auto q = target.find('?');

@@ -133,8 +133,9 @@ FaultReply gemini_reply(int status, std::int64_t wait_s) {
     message = "Deadline expired before operation could complete.";
   } else if (status >= 500) {
     word = "INTERNAL";
-    message = "An internal error has occurred. Please retry or report in "
-              "https://developers.generativeai.google/guide/troubleshooting";
+    message =
+        "An internal error has occurred. Please retry or report in "
+        "https://developers.generativeai.google/guide/troubleshooting";
   } else if (status == 401) {
     word = "UNAUTHENTICATED";
     message = "API key not valid. Please pass a valid API key.";
@@ -147,9 +148,8 @@ FaultReply gemini_reply(int status, std::int64_t wait_s) {
   }
   Json body = error_body(LlmProvider::gemini, status, word, message);
   if (status == 429)
-    body["error"]["details"] = Json::array(
-        {{{"@type", "type.googleapis.com/google.rpc.RetryInfo"},
-          {"retryDelay", fmt::format("{}s", wait_s)}}});
+    body["error"]["details"] = Json::array({{{"@type", "type.googleapis.com/google.rpc.RetryInfo"},
+                                             {"retryDelay", fmt::format("{}s", wait_s)}}});
   r.body = body.dump();
   return r;
 }

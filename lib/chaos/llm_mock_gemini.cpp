@@ -58,8 +58,8 @@ std::vector<Json> stream_chunks(const ChatTurn& t, const std::string& id, std::s
                              last ? t.completion_tokens : count_tokens(t.enc, so_far)));
   }
   if (t.tool_call)
-    out.push_back(chunk_json(t, id, Json::array({call_part(*t.tool_call)}),
-                             finish_word(t.finish), t.completion_tokens));
+    out.push_back(chunk_json(t, id, Json::array({call_part(*t.tool_call)}), finish_word(t.finish),
+                             t.completion_tokens));
   if (out.empty())  // an empty reply still ends with a finish reason
     out.push_back(chunk_json(t, id, Json::array({{{"text", ""}}}), finish_word(t.finish),
                              t.completion_tokens));
@@ -77,8 +77,8 @@ void gemini_generate(LlmMockState& st, MockExchange& ex, std::string model, bool
     Json parts = Json::array();
     if (!t.text.empty() || !t.tool_call) parts.push_back({{"text", t.text}});
     if (t.tool_call) parts.push_back(call_part(*t.tool_call));
-    respond_json(ex, 200, chunk_json(t, id, std::move(parts), finish_word(t.finish),
-                                     t.completion_tokens));
+    respond_json(ex, 200,
+                 chunk_json(t, id, std::move(parts), finish_word(t.finish), t.completion_tokens));
     return;
   }
   auto chunks = stream_chunks(t, id, st.spec.chunk_chars);

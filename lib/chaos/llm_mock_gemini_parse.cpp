@@ -156,7 +156,8 @@ Result<void> read_tools(const Json& tools, llm::ChatRequest& req) {
 Result<void> read_config(const Json& g, llm::ChatRequest& req) {
   if (!g.is_object()) return bad("generationConfig", "expected an object");
   if (const Json* v = member(g, "maxOutputTokens", "max_output_tokens")) {
-    if (!v->is_number_integer()) return bad("generationConfig.maxOutputTokens", "expected an integer");
+    if (!v->is_number_integer())
+      return bad("generationConfig.maxOutputTokens", "expected an integer");
     req.max_tokens = v->get<std::int64_t>();
   }
   if (const Json* v = member(g, "temperature")) {

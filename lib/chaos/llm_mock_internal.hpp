@@ -42,7 +42,7 @@ struct ChatTurn {
   llm::ModelEncoding enc;
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
-  std::string text;                       // the reply text (may be empty with a tool call)
+  std::string text;                        // the reply text (may be empty with a tool call)
   std::optional<llm::ToolCall> tool_call;  // id left for the provider's writer to fill
   llm::FinishReason finish = llm::FinishReason::stop;
   std::uint64_t seq = 0;  // the response's number, for ids

@@ -157,7 +157,8 @@ void openai_embeddings(LlmMockState& st, MockExchange& ex) {
     return;
   }
   std::string model = "text-embedding-3-small";
-  if (auto it = body.find("model"); it != body.end() && it->is_string()) model = it->get<std::string>();
+  if (auto it = body.find("model"); it != body.end() && it->is_string())
+    model = it->get<std::string>();
   std::size_t dims = 8;
   if (auto it = body.find("dimensions"); it != body.end()) {
     if (!it->is_number_integer() || it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > 4096) {

@@ -38,8 +38,7 @@ std::vector<std::string> split_sse(std::string_view bytes) {
 }
 
 void send_sse(MockExchange& ex, const std::vector<std::string>& events, Duration delay) {
-  if (!ex.begin(200,
-                {{"content-type", "text/event-stream"}, {"cache-control", "no-cache"}}))
+  if (!ex.begin(200, {{"content-type", "text/event-stream"}, {"cache-control", "no-cache"}}))
     return;
   if (ex.request().method == "HEAD") {
     ex.end();

@@ -199,10 +199,9 @@ std::optional<ChatTurn> accept_chat(LlmMockState& st, MockExchange& ex,
     reject(ex, p, 400, "invalid_request_error", "max_tokens: Field required");
     return std::nullopt;
   }
-  auto parsed = p == LlmProvider::gemini ? parse_gemini_request(nlohmann::json(raw))
-                : p == LlmProvider::anthropic
-                    ? llm::parse_anthropic_request(nlohmann::json(raw))
-                    : llm::parse_openai_request(nlohmann::json(raw));
+  auto parsed = p == LlmProvider::gemini      ? parse_gemini_request(nlohmann::json(raw))
+                : p == LlmProvider::anthropic ? llm::parse_anthropic_request(nlohmann::json(raw))
+                                              : llm::parse_openai_request(nlohmann::json(raw));
   if (!parsed) {
     reject(ex, p, 400, invalid_type(p), parsed.error().message);
     return std::nullopt;

@@ -589,7 +589,8 @@ void MockServer::Impl::handle(FaultableExchange& ex) {
     if (route.status_reply) replier = &route.status_reply;
     break;
   }
-  run_with_faults(ex, *plan, [this](MockExchange& e) { dispatch(e); }, replier);
+  run_with_faults(
+      ex, *plan, [this](MockExchange& e) { dispatch(e); }, replier);
 }
 
 void MockServer::Impl::dispatch(MockExchange& ex) {

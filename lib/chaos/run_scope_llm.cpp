@@ -91,8 +91,7 @@ Value json_value(const std::shared_ptr<const Json>& root, const Json& j, const s
       return Value::list(std::move(items));
     }
     default:
-      return Value::object(
-          Object{"json", id, std::make_shared<JsonView>(JsonView{root, &j})});
+      return Value::object(Object{"json", id, std::make_shared<JsonView>(JsonView{root, &j})});
   }
 }
 
@@ -121,7 +120,8 @@ Result<Parsed> parse(const Object& o, const RecordedRequest& r, LlmProvider p) {
   Parsed out;
   out.req = std::move(*req);
   if (p == LlmProvider::gemini) {
-    std::string_view path = std::string_view(r.request.target).substr(0, r.request.target.find('?'));
+    std::string_view path =
+        std::string_view(r.request.target).substr(0, r.request.target.find('?'));
     auto at = path.rfind("/models/");
     if (at != std::string_view::npos) {
       std::string_view rest = path.substr(at + 8);
@@ -145,18 +145,20 @@ Value message_value(const std::string& id, std::size_t i, const MessageView& m) 
 }
 
 const std::vector<std::string> kLlmMembers = {
-    "provider",   "model",      "system", "messages",      "message_count",     "roles",
-    "tools",      "stream",     "max_tokens", "prompt_tokens", "completion_tokens", "json"};
+    "provider", "model",  "system",     "messages",      "message_count",     "roles",
+    "tools",    "stream", "max_tokens", "prompt_tokens", "completion_tokens", "json"};
 
 }  // namespace
 
-const std::vector<std::string>& llm_request_members() { return kLlmMembers; }
+const std::vector<std::string>& llm_request_members() {
+  return kLlmMembers;
+}
 
 std::optional<std::string> llm_system_text(const RecordedRequest& r) {
   const std::string* provider = r.note("llm.provider");
   if (!provider || r.body.size() < r.body_bytes) return std::nullopt;
-  auto req = parse_llm_mock_request(llm_provider_named(*provider).value_or(LlmProvider::openai),
-                                    r.body);
+  auto req =
+      parse_llm_mock_request(llm_provider_named(*provider).value_or(LlmProvider::openai), r.body);
   if (!req) return std::nullopt;
   return text_of(req->system);
 }
@@ -167,8 +169,8 @@ std::optional<Result<Value>> llm_request_member(const Object& o, const RecordedR
       name != "message")
     return std::nullopt;
   if (name == "message")
-    return Result<Value>(scope_error(fmt::format(
-        "{}.message is a method (hint: call it, as in {}.message(0))", o.id, o.id)));
+    return Result<Value>(scope_error(
+        fmt::format("{}.message is a method (hint: call it, as in {}.message(0))", o.id, o.id)));
   if (name == "prompt_tokens") return Result<Value>(note_number(r, "llm.prompt_tokens"));
   if (name == "completion_tokens") return Result<Value>(note_number(r, "llm.completion_tokens"));
   const std::string* provider = r.note("llm.provider");
@@ -212,8 +214,8 @@ std::optional<Result<Value>> llm_request_method(const Object& o, const RecordedR
                                                 std::string_view name, const Arguments& args) {
   if (name != "message") return std::nullopt;
   if (args.positional.size() != 1 || !args.keyword.empty() || !args.positional[0].is(Kind::number))
-    return Result<Value>(
-        scope_error(fmt::format("message takes an index, as in {}.message(0) (-1: the last)", o.id)));
+    return Result<Value>(scope_error(
+        fmt::format("message takes an index, as in {}.message(0) (-1: the last)", o.id)));
   auto all = llm_request_member(o, r, "messages");
   if (!all->ok()) return all;
   const auto& list = (*all)->as_list();
@@ -221,9 +223,10 @@ std::optional<Result<Value>> llm_request_method(const Object& o, const RecordedR
   auto n = static_cast<double>(list.size());
   if (i < 0) i += n;
   if (i < 0 || i >= n || i != std::floor(i))
-    return Result<Value>(scope_error(fmt::format("{}.message({}): the request has {} message{}",
-                                                 o.id, expr::format_number(args.positional[0].as_number()),
-                                                 list.size(), list.size() == 1 ? "" : "s")));
+    return Result<Value>(
+        scope_error(fmt::format("{}.message({}): the request has {} message{}", o.id,
+                                expr::format_number(args.positional[0].as_number()), list.size(),
+                                list.size() == 1 ? "" : "s")));
   return Result<Value>(list[static_cast<std::size_t>(i)]);
 }
 

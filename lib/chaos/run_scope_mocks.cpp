@@ -106,7 +106,7 @@ Value request_value(const MockView& v, std::size_t i) {
 }
 
 Result<Value> received(const MockView& v, const Arguments& args) {
-  static const std::vector<std::string> filters = {"method", "path",   "header",
+  static const std::vector<std::string> filters = {"method",        "path",   "header",
                                                    "body_contains", "status", "system_contains"};
   if (!args.positional.empty())
     return scope_error(
@@ -178,8 +178,8 @@ Result<Value> request_member(const Object& o, std::string_view name) {
     return scope_error(
         fmt::format("{}.header is a method (hint: call it: {}.header(\"NAME\"))", o.id, o.id));
   if (auto llm = llm_request_member(o, r, name)) return std::move(*llm);
-  std::vector<std::string> known = {"method", "target", "path", "query", "body", "body_bytes",
-                                    "status", "phase", "at", "faults"};
+  std::vector<std::string> known = {"method",     "target", "path",  "query", "body",
+                                    "body_bytes", "status", "phase", "at",    "faults"};
   known.insert(known.end(), llm_request_members().begin(), llm_request_members().end());
   return expr::unknown_member(Value::object(o), name, known);
 }
@@ -203,8 +203,7 @@ void fill_mock_scope(expr::MapScope& scope, const RunFacts& facts, const ScopeWi
     const auto* v = static_cast<const MockView*>(o.data.get());
     if (name == "requests") return Value::number(static_cast<double>(v->requests));
     if (name == "max_prompt_tokens" || name == "prompt_tokens" || name == "completion_tokens") {
-      const char* key =
-          name == "completion_tokens" ? "llm.completion_tokens" : "llm.prompt_tokens";
+      const char* key = name == "completion_tokens" ? "llm.completion_tokens" : "llm.prompt_tokens";
       double total = 0, max = 0;
       for (const RecordedRequest* r : v->in_view) {
         const std::string* n = r->note(key);
@@ -227,9 +226,9 @@ void fill_mock_scope(expr::MapScope& scope, const RunFacts& facts, const ScopeWi
                       name == "fired"     ? "\"FAULT\""
                       : name == "request" ? "0"
                                           : ""));
-    return expr::unknown_member(Value::object(o), name,
-                                {"requests", "first", "last", "max_prompt_tokens", "prompt_tokens",
-                                 "completion_tokens"});
+    return expr::unknown_member(
+        Value::object(o), name,
+        {"requests", "first", "last", "max_prompt_tokens", "prompt_tokens", "completion_tokens"});
   });
   scope.methods(
       "mock", [](const Object& o, std::string_view name, const Arguments& args) -> Result<Value> {

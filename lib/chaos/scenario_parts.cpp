@@ -122,14 +122,15 @@ void read_mock_llm(const TableReader& mock, std::optional<LlmMockSpec>& out) {
   const toml::table* t = mock.table("llm");
   if (!t) return;
   TableReader r(*t, mock.path_of("llm"), "in [mocks.llm]",
-                {"provider", "context_window", "replies", "tool_call", "chunk_chars",
-                 "chunk_delay", "models"},
+                {"provider", "context_window", "replies", "tool_call", "chunk_chars", "chunk_delay",
+                 "models"},
                 mock.problems());
   LlmMockSpec spec;
   std::string provider;
   if (!r.has("provider")) {
-    r.missing("provider", "say which API the mock speaks: provider = \"openai\", "
-                          "\"anthropic\" or \"gemini\"");
+    r.missing("provider",
+              "say which API the mock speaks: provider = \"openai\", "
+              "\"anthropic\" or \"gemini\"");
   } else if (r.string("provider", provider, "openai")) {
     if (auto p = llm_provider_named(provider)) {
       spec.provider = *p;

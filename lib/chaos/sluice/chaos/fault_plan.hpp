@@ -113,10 +113,9 @@ struct MalformedJsonFault {
 // Closes the connection without sending a byte (ends the exchange).
 struct EmptyResponseFault {};
 
-using FaultAction =
-    std::variant<LatencyFault, StatusFault, ResetFault, HangFault, BandwidthFault, DribbleFault,
-                 TruncatedSseFault, StreamCutFault, MalformedSseFault, MalformedJsonFault,
-                 EmptyResponseFault>;
+using FaultAction = std::variant<LatencyFault, StatusFault, ResetFault, HangFault, BandwidthFault,
+                                 DribbleFault, TruncatedSseFault, StreamCutFault, MalformedSseFault,
+                                 MalformedJsonFault, EmptyResponseFault>;
 
 // "latency", "status", "reset", "hang", "bandwidth", "dribble", "truncated_sse", "stream_cut",
 // "malformed_sse", "malformed_json", "empty_response".
