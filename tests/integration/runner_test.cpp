@@ -655,6 +655,10 @@ phase = "chat"
 
 [[assertions]]
 expect = 'mock("openai").max_prompt_tokens < 200 and mock("openai").last.model == "gpt-4o"'
+phase = "chat"
+
+[[assertions]]
+expect = 'mock("openai").max_prompt_tokens == mock("openai").first.prompt_tokens'
 
 [[assertions]]
 expect = 'client.status(429) == client.requests and mock("openai").fired("limit") > 0'
