@@ -198,7 +198,7 @@ int mock(const MockFlags& f) {
   for (const auto& m : sc->mocks) {
     try {
       auto server =
-          std::make_unique<chaos::MockServer>(m.name, chaos::routes_from_specs(m.name, m.routes));
+          std::make_unique<chaos::MockServer>(m.name, chaos::routes_of(m));
       if (!m.faults.empty())
         server->set_faults(std::make_shared<chaos::FaultPlan>(m.faults, seed + ++n));
       mocks.push_back(std::move(server));

@@ -501,6 +501,8 @@ json recorded_json(const MockServer& mock, std::size_t limit) {
     const auto& r = records[i];
     json headers = json::array();
     for (const auto& [k, v] : r.request.headers) headers.push_back({k, v});
+    json notes = json::object();
+    for (const auto& [k, v] : r.notes) notes[k] = v;
     list.push_back({
         {"seq", r.seq},
         {"age_ms", std::chrono::duration<double, std::milli>(now - r.received).count()},
@@ -513,6 +515,7 @@ json recorded_json(const MockServer& mock, std::size_t limit) {
         {"status", r.status},
         {"complete", r.complete},
         {"faults", r.faults},
+        {"notes", std::move(notes)},
     });
   }
   return {{"requests", std::move(list)}, {"dropped", mock.recorded_dropped() + from}};

@@ -32,11 +32,13 @@ struct Shaping {
   std::optional<DribbleFault> dribble;
   std::optional<std::uint64_t> reset_after;
   std::optional<std::uint64_t> sse_events;
+  bool sse_cut_resets = false;              // the SSE cut resets rather than closes
+  std::optional<std::uint64_t> stream_cut;  // armed when the response is an event stream
   std::optional<MalformedSseFault::Mode> sse_malform;
 
   bool shapes_body() const {
     return !chunk_latency.empty() || bytes_per_second > 0 || dribble || reset_after || sse_events ||
-           sse_malform;
+           stream_cut || sse_malform;
   }
 };
 
@@ -56,6 +58,8 @@ Shaping shaping_of(const FaultDecision& d) {
         s.reset_after = std::min(s.reset_after.value_or(r->after_bytes), r->after_bytes);
     } else if (const auto* t = std::get_if<TruncatedSseFault>(&f->action)) {
       s.sse_events = std::min(s.sse_events.value_or(t->events), t->events);
+    } else if (const auto* c = std::get_if<StreamCutFault>(&f->action)) {
+      s.stream_cut = std::min(s.stream_cut.value_or(c->after_events), c->after_events);
     } else if (const auto* m = std::get_if<MalformedSseFault>(&f->action)) {
       s.sse_malform = m->mode;
     }
@@ -118,6 +122,17 @@ class ShapedExchange final : public MockExchange {
   bool begin(int status, const HeaderList& headers, std::int64_t content_length) override {
     if (done_ || began_) return false;
     if (!delay_head()) return false;
+    if (shaping_.stream_cut && is_event_stream(headers)) {
+      if (*shaping_.stream_cut == 0) {
+        finish_with_reset();
+        return false;
+      }
+      // The stream cut wins over a truncated_sse cut that comes later.
+      if (!shaping_.sse_events || *shaping_.sse_events >= *shaping_.stream_cut) {
+        shaping_.sse_events = *shaping_.stream_cut;
+        shaping_.sse_cut_resets = true;
+      }
+    }
     began_ = true;
     return inner_.begin(status, headers, content_length);
   }
@@ -157,7 +172,7 @@ class ShapedExchange final : public MockExchange {
       return false;
     }
     if (cut_sse) {
-      finish_with_close();
+      finish_sse_cut();
       return false;
     }
     return true;
@@ -172,7 +187,7 @@ class ShapedExchange final : public MockExchange {
       return false;
     }
     if (shaping_.sse_events) {
-      finish_with_close();
+      finish_sse_cut();
       return false;
     }
     return inner_.end();
@@ -181,6 +196,10 @@ class ShapedExchange final : public MockExchange {
   void reset() override {
     done_ = true;
     inner_.reset();
+  }
+
+  void note(std::string_view key, std::string value) override {
+    inner_.note(key, std::move(value));
   }
 
  private:
@@ -266,6 +285,24 @@ class ShapedExchange final : public MockExchange {
     inner_.close();
   }
 
+  void finish_sse_cut() {
+    if (shaping_.sse_cut_resets)
+      finish_with_reset();
+    else
+      finish_with_close();
+  }
+
+  static bool is_event_stream(const HeaderList& headers) {
+    for (const auto& [k, v] : headers) {
+      if (!iequals(k, "content-type")) continue;
+      std::string_view type(v);
+      type = type.substr(0, type.find(';'));
+      while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+      return iequals(type, "text/event-stream");
+    }
+    return false;
+  }
+
   FaultableExchange& inner_;
   const FaultPlan& plan_;
   Shaping shaping_;
@@ -292,7 +329,8 @@ std::string default_status_body(int status) {
 }
 
 // Answers in place of the route. True when a terminal fault handled the exchange.
-bool run_terminal(FaultableExchange& ex, const FaultPlan& plan, const FaultDecision& d) {
+bool run_terminal(FaultableExchange& ex, const FaultPlan& plan, const FaultDecision& d,
+                  const StatusFaultReplier* replier) {
   const Fault* terminal = nullptr;
   for (const Fault* f : d.fired) {
     if (ends_exchange(f->action)) terminal = f;
@@ -306,6 +344,21 @@ bool run_terminal(FaultableExchange& ex, const FaultPlan& plan, const FaultDecis
   }
   const FaultAction& a = terminal->action;
   if (const auto* s = std::get_if<StatusFault>(&a)) {
+    std::optional<FaultReply> shaped;
+    if (!s->body && replier && *replier) {
+      std::optional<std::chrono::seconds> delay;
+      if (s->retry_after) delay = s->retry_after->delay;
+      shaped = (*replier)(s->status, delay);
+    }
+    if (shaped) {
+      HeaderList headers = std::move(shaped->headers);
+      if (s->retry_after)
+        headers.emplace_back("retry-after",
+                             retry_after_value(*s->retry_after, plan.clock().wall()));
+      headers.emplace_back("x-mock-fault", terminal->name);
+      ex.respond(s->status, shaped->body, headers);
+      return true;
+    }
     HeaderList headers;
     headers.emplace_back("content-type", s->body ? "text/plain" : "application/json");
     if (s->retry_after)
@@ -330,7 +383,8 @@ bool run_terminal(FaultableExchange& ex, const FaultPlan& plan, const FaultDecis
 }  // namespace
 
 void run_with_faults(FaultableExchange& ex, const FaultPlan& plan,
-                     const std::function<void(MockExchange&)>& dispatch) {
+                     const std::function<void(MockExchange&)>& dispatch,
+                     const StatusFaultReplier* replier) {
   std::optional<std::string> body;
   if (plan.needs_body()) body = ex.body();
   FaultDecision d = plan.decide(ex.request(), body ? std::string_view(*body) : std::string_view());
@@ -339,7 +393,7 @@ void run_with_faults(FaultableExchange& ex, const FaultPlan& plan,
     dispatch(ex);
     return;
   }
-  if (run_terminal(ex, plan, d)) return;
+  if (run_terminal(ex, plan, d, replier)) return;
   ShapedExchange shaped(ex, plan, shaping_of(d), d.response_latency, std::move(body));
   dispatch(shaped);
 }

@@ -24,8 +24,10 @@ class FaultableExchange : public MockExchange {
 
 // Runs one exchange: decides with plan, then either answers for the route (status, reset, hang,
 // malformed JSON, empty response) or calls dispatch (the route handler) with an exchange that
-// shapes the response (latency, bandwidth, dribble, mid-body reset, SSE corruption).
+// shapes the response (latency, bandwidth, dribble, mid-body reset, SSE cuts and corruption).
+// replier (may be null): the matched route's shape for status faults without a body.
 void run_with_faults(FaultableExchange& ex, const FaultPlan& plan,
-                     const std::function<void(MockExchange&)>& dispatch);
+                     const std::function<void(MockExchange&)>& dispatch,
+                     const StatusFaultReplier* replier = nullptr);
 
 }  // namespace sluice::chaos

@@ -309,6 +309,15 @@ Result<FaultAction> action_from_json(const std::string& type, const nlohmann::js
     SLUICE_TRY(n, get_count(j, "events", "events"));
     return FaultAction{TruncatedSseFault{n}};
   }
+  if (type == "stream_cut") {
+    if (auto r = keys({"after_events"}); !r) return r.take_error();
+    StreamCutFault c;
+    if (j.contains("after_events")) {
+      SLUICE_TRY(n, get_count(j, "after_events", "after_events"));
+      c.after_events = n;
+    }
+    return FaultAction{c};
+  }
   if (type == "malformed_sse") {
     if (auto r = keys({"mode"}); !r) return r.take_error();
     MalformedSseFault m;
@@ -343,10 +352,11 @@ Result<FaultAction> action_from_json(const std::string& type, const nlohmann::js
     if (auto r = keys({}); !r) return r.take_error();
     return FaultAction{EmptyResponseFault{}};
   }
-  return bad("type", fmt::format("unknown fault type \"{}\" (hint: one of latency, status, reset, "
-                                 "hang, bandwidth, dribble, truncated_sse, malformed_sse, "
-                                 "malformed_json, empty_response)",
-                                 type));
+  return bad("type",
+             fmt::format("unknown fault type \"{}\" (hint: one of latency, status, reset, "
+                         "hang, bandwidth, dribble, truncated_sse, stream_cut, malformed_sse, "
+                         "malformed_json, empty_response)",
+                         type));
 }
 
 }  // namespace
@@ -455,6 +465,8 @@ nlohmann::json fault_to_json(const Fault& f) {
           j["interval"] = format_duration(a.interval);
         } else if constexpr (std::is_same_v<A, TruncatedSseFault>) {
           j["events"] = a.events;
+        } else if constexpr (std::is_same_v<A, StreamCutFault>) {
+          j["after_events"] = a.after_events;
         } else if constexpr (std::is_same_v<A, MalformedSseFault>) {
           j["mode"] =
               a.mode == MalformedSseFault::Mode::broken_framing ? "broken_framing" : "missing_data";

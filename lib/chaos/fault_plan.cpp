@@ -58,6 +58,7 @@ std::string_view action_name(const FaultAction& a) {
     std::string_view operator()(const BandwidthFault&) const { return "bandwidth"; }
     std::string_view operator()(const DribbleFault&) const { return "dribble"; }
     std::string_view operator()(const TruncatedSseFault&) const { return "truncated_sse"; }
+    std::string_view operator()(const StreamCutFault&) const { return "stream_cut"; }
     std::string_view operator()(const MalformedSseFault&) const { return "malformed_sse"; }
     std::string_view operator()(const MalformedJsonFault&) const { return "malformed_json"; }
     std::string_view operator()(const EmptyResponseFault&) const { return "empty_response"; }

@@ -86,6 +86,13 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 
 }  // namespace
 
+const std::string* RecordedRequest::note(std::string_view key) const {
+  for (const auto& [k, v] : notes) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
 std::string MockRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
     if (iequals(k, name)) return v;
@@ -138,6 +145,7 @@ struct Capture {
   std::uint64_t body_bytes = 0;
   int status = 0;
   std::vector<std::string> faults;
+  std::vector<std::pair<std::string, std::string>> notes;
 };
 
 // The recorded requests of one mock (see RecordedRequest for the bounds).
@@ -174,6 +182,7 @@ struct Recorder {
     r.body_bytes = c.body_bytes;
     r.status = c.status;
     r.faults = std::move(c.faults);
+    r.notes = std::move(c.notes);
     r.complete = true;
     trim();
   }
@@ -367,6 +376,15 @@ class ExchangeImpl final : public FaultableExchange {
   bool pause(Duration d) override { return server_.sleep_unless_stopping(d); }
 
   void fired(std::string_view fault_name) override { capture_.faults.emplace_back(fault_name); }
+  void note(std::string_view key, std::string value) override {
+    for (auto& [k, v] : capture_.notes) {
+      if (k == key) {
+        v = std::move(value);
+        return;
+      }
+    }
+    capture_.notes.emplace_back(std::string(key), std::move(value));
+  }
 
   // What the record of this exchange needs; taken once the exchange is over.
   Capture take_capture() { return std::move(capture_); }
@@ -565,7 +583,14 @@ void MockServer::Impl::handle(FaultableExchange& ex) {
     dispatch(ex);
     return;
   }
-  run_with_faults(ex, *plan, [this](MockExchange& e) { dispatch(e); });
+  const StatusFaultReplier* replier = nullptr;
+  for (const auto& route : routes) {
+    if (!route_matches(route, ex.request())) continue;
+    if (route.status_reply) replier = &route.status_reply;
+    break;
+  }
+  run_with_faults(
+      ex, *plan, [this](MockExchange& e) { dispatch(e); }, replier);
 }
 
 void MockServer::Impl::dispatch(MockExchange& ex) {

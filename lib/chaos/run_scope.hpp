@@ -90,6 +90,20 @@ void fill_gateway_upstreams(expr::MapScope& scope, const RunFacts& facts);
 // (run_scope_mocks.cpp).
 void fill_mock_scope(expr::MapScope& scope, const RunFacts& facts, const ScopeWindow& window);
 
+// The members and methods of recorded requests to LLM mocks (run_scope_llm.cpp): nullopt when
+// name is not one of them. fill_llm_scope defines the objects they hand out (message, json).
+std::optional<Result<expr::Value>> llm_request_member(const expr::Object& o,
+                                                      const RecordedRequest& r,
+                                                      std::string_view name);
+std::optional<Result<expr::Value>> llm_request_method(const expr::Object& o,
+                                                      const RecordedRequest& r,
+                                                      std::string_view name,
+                                                      const expr::Arguments& args);
+const std::vector<std::string>& llm_request_members();
+// The system prompt of a request to an LLM mock; nullopt when it is not one or cannot be read.
+std::optional<std::string> llm_system_text(const RecordedRequest& r);
+void fill_llm_scope(expr::MapScope& scope);
+
 // Fills `scope` with the assertion names: `client.*` from `client` (whose traffic took `seconds`),
 // `slowloris.*` from `slowloris` when a phase in view had slow clients, the rest from `facts`
 // (which, like `window`, must outlive the scope).

@@ -10,7 +10,13 @@
 //   mock("a").first, .last        the first and last recorded request; null when none
 //   a request's members           method, target, path, query, body, body_bytes, status (0: none
 //                                 sent), phase, at (since its phase started), faults (list of the
-//                                 fault names that fired); header("NAME") gives a header or null
+//                                 fault names that fired); header("NAME") gives a header or null;
+//                                 for LLM mocks also those of run_scope_llm.cpp (model, system,
+//                                 messages, message(I), prompt_tokens, json, ...)
+//   mock("a").max_prompt_tokens   the largest prompt an LLM mock counted (0: none)
+//   mock("a").prompt_tokens, .completion_tokens
+//                                 their sums over the requests in view
+//   received(system_contains=)    LLM requests whose system prompt contains the text
 //
 // Requests are counted in the assertion's phase and window; fired() is always whole-run. Only
 // the newest kMaxRecorded requests are recorded, so counts over a window of a longer run are cut,
@@ -18,6 +24,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 
 #include <fmt/format.h>
@@ -99,8 +106,8 @@ Value request_value(const MockView& v, std::size_t i) {
 }
 
 Result<Value> received(const MockView& v, const Arguments& args) {
-  static const std::vector<std::string> filters = {"method", "path", "header", "body_contains",
-                                                   "status"};
+  static const std::vector<std::string> filters = {"method",        "path",   "header",
+                                                   "body_contains", "status", "system_contains"};
   if (!args.positional.empty())
     return scope_error(
         "received takes keyword filters only, as in mock(\"a\").received(path=\"/v1/*\")");
@@ -108,7 +115,7 @@ Result<Value> received(const MockView& v, const Arguments& args) {
     if (std::find(filters.begin(), filters.end(), k) == filters.end())
       return scope_error(
           fmt::format("received has no filter \"{}\"{} (filters: method, path, "
-                      "header, body_contains, status)",
+                      "header, body_contains, status, system_contains)",
                       k, hint_for(k, filters)));
     if (k == "status" ? !val.is(Kind::number) : !val.is(Kind::string))
       return scope_error(
@@ -134,6 +141,9 @@ Result<Value> received(const MockView& v, const Arguments& args) {
                  : path == want;
       } else if (k == "header") {
         ok = find_header(*r, want) != nullptr;
+      } else if (k == "system_contains") {
+        auto system = llm_system_text(*r);
+        ok = system && system->find(want) != std::string::npos;
       } else {
         ok = r->body.find(want) != std::string::npos;
       }
@@ -167,9 +177,11 @@ Result<Value> request_member(const Object& o, std::string_view name) {
   if (name == "header")
     return scope_error(
         fmt::format("{}.header is a method (hint: call it: {}.header(\"NAME\"))", o.id, o.id));
-  return expr::unknown_member(Value::object(o), name,
-                              {"method", "target", "path", "query", "body", "body_bytes", "status",
-                               "phase", "at", "faults"});
+  if (auto llm = llm_request_member(o, r, name)) return std::move(*llm);
+  std::vector<std::string> known = {"method",     "target", "path",  "query", "body",
+                                    "body_bytes", "status", "phase", "at",    "faults"};
+  known.insert(known.end(), llm_request_members().begin(), llm_request_members().end());
+  return expr::unknown_member(Value::object(o), name, known);
 }
 
 }  // namespace
@@ -190,6 +202,18 @@ void fill_mock_scope(expr::MapScope& scope, const RunFacts& facts, const ScopeWi
   scope.members("mock", [](const Object& o, std::string_view name) -> Result<Value> {
     const auto* v = static_cast<const MockView*>(o.data.get());
     if (name == "requests") return Value::number(static_cast<double>(v->requests));
+    if (name == "max_prompt_tokens" || name == "prompt_tokens" || name == "completion_tokens") {
+      const char* key = name == "completion_tokens" ? "llm.completion_tokens" : "llm.prompt_tokens";
+      double total = 0, max = 0;
+      for (const RecordedRequest* r : v->in_view) {
+        const std::string* n = r->note(key);
+        if (!n) continue;
+        double x = std::strtod(n->c_str(), nullptr);
+        total += x;
+        max = std::max(max, x);
+      }
+      return Value::number(name == "max_prompt_tokens" ? max : total);
+    }
     if (name == "first" || name == "last") {
       if (v->in_view.empty()) return Value::null();
       return request_value(*v, name == "first" ? 0 : v->in_view.size() - 1);
@@ -202,7 +226,9 @@ void fill_mock_scope(expr::MapScope& scope, const RunFacts& facts, const ScopeWi
                       name == "fired"     ? "\"FAULT\""
                       : name == "request" ? "0"
                                           : ""));
-    return expr::unknown_member(Value::object(o), name, {"requests", "first", "last"});
+    return expr::unknown_member(
+        Value::object(o), name,
+        {"requests", "first", "last", "max_prompt_tokens", "prompt_tokens", "completion_tokens"});
   });
   scope.methods(
       "mock", [](const Object& o, std::string_view name, const Arguments& args) -> Result<Value> {
@@ -235,11 +261,15 @@ void fill_mock_scope(expr::MapScope& scope, const RunFacts& facts, const ScopeWi
         return Value::number(static_cast<double>(it->second));
       });
   scope.members("request", request_member);
+  fill_llm_scope(scope);
   scope.methods("request",
                 [](const Object& o, std::string_view name, const Arguments& args) -> Result<Value> {
+                  if (auto llm = llm_request_method(
+                          o, *static_cast<const RequestView*>(o.data.get())->r, name, args))
+                    return std::move(*llm);
                   if (name != "header")
                     return scope_error(fmt::format("{} has no method \"{}\"{}", o.id, name,
-                                                   hint_for(name, {"header"})));
+                                                   hint_for(name, {"header", "message"})));
                   auto h = one_string("header", args);
                   if (!h) return h.take_error();
                   const auto* v = static_cast<const RequestView*>(o.data.get());

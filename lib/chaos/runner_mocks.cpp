@@ -35,7 +35,7 @@ Result<std::vector<std::unique_ptr<MockServer>>> start_mocks(
   auto start = [&](std::size_t i, std::uint16_t port) {
     const auto& m = mocks[i];
     out[i] =
-        std::make_unique<MockServer>(m.name, routes_from_specs(m.name, m.routes), port, m.address);
+        std::make_unique<MockServer>(m.name, routes_of(m), port, m.address);
   };
   for (std::size_t owner = 0; owner < mocks.size(); ++owner) {
     if (!mocks[owner].port_of.empty()) continue;

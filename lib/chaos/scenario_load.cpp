@@ -40,7 +40,7 @@ using detail::valid_token;
 using StringNode = toml::value<std::string>;
 
 constexpr std::string_view kFaultTypes =
-    "latency, status, reset, hang, bandwidth, dribble, truncated_sse, malformed_sse, "
+    "latency, status, reset, hang, bandwidth, dribble, truncated_sse, stream_cut, malformed_sse, "
     "malformed_json, empty_response";
 
 Error scenario_error(std::string message) {
@@ -304,12 +304,16 @@ class Loader {
 
   void read_mock(const toml::table& t, std::size_t i) {
     TableReader r(t, fmt::format("mocks[{}]", i), "in [[mocks]]",
-                  {"name", "address", "port", "routes", "faults"}, p_);
+                  {"name", "address", "port", "routes", "llm", "faults"}, p_);
     ScenarioMock m;
     m.pos = p_.pos(r.where());
     read_ident(r, m.name, "mock", "a", mocks_);
     read_mock_binding(r, m);
+    if (r.has("routes") && r.has("llm"))
+      r.fail("llm", "routes and llm are alternatives",
+             "a mock LLM provider serves its own routes: drop routes, or drop [mocks.llm]");
     detail::read_mock_routes(r, base_dir_, m.routes);
+    detail::read_mock_llm(r, m.llm);
     each(r, "faults", [&](const toml::table& ft, std::size_t k) {
       if (auto f = read_fault(ft, fmt::format("{}[{}]", r.path_of("faults"), k), {}))
         m.faults.push_back(std::move(*f));

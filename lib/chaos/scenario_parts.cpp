@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
 namespace sluice::chaos::detail {
@@ -117,6 +118,57 @@ void read_mock_routes(const TableReader& mock, const std::string& base_dir,
                mock.problems(), out);
 }
 
+void read_mock_llm(const TableReader& mock, std::optional<LlmMockSpec>& out) {
+  const toml::table* t = mock.table("llm");
+  if (!t) return;
+  TableReader r(*t, mock.path_of("llm"), "in [mocks.llm]",
+                {"provider", "context_window", "replies", "tool_call", "chunk_chars", "chunk_delay",
+                 "models"},
+                mock.problems());
+  LlmMockSpec spec;
+  std::string provider;
+  if (!r.has("provider")) {
+    r.missing("provider",
+              "say which API the mock speaks: provider = \"openai\", "
+              "\"anthropic\" or \"gemini\"");
+  } else if (r.string("provider", provider, "openai")) {
+    if (auto p = llm_provider_named(provider)) {
+      spec.provider = *p;
+    } else {
+      static const std::vector<std::string_view> names = {"openai", "anthropic", "gemini"};
+      auto near = closest(provider, names);
+      r.fail("provider", fmt::format("unknown provider \"{}\"", provider),
+             near ? fmt::format("did you mean \"{}\"?", *near)
+                  : std::string("use \"openai\", \"anthropic\" or \"gemini\""));
+    }
+  }
+  std::int64_t window = kDefaultContextWindow;
+  if (r.integer("context_window", window, 1, 100'000'000)) spec.context_window = window;
+  std::vector<const toml::value<std::string>*> replies;
+  if (r.strings("replies", replies, "\"Hello!\""))
+    for (const auto* v : replies) spec.replies.push_back(v->get());
+  if (const toml::table* tc = r.table("tool_call")) {
+    TableReader q(*tc, r.path_of("tool_call"), "in tool_call", {"name", "arguments"},
+                  mock.problems());
+    LlmToolCall call;
+    if (!q.has("name")) q.missing("name", "name the function, e.g. name = \"get_weather\"");
+    q.string("name", call.name, "get_weather");
+    if (q.string("arguments", call.arguments, "{\"city\": \"Paris\"}")) {
+      auto j = nlohmann::json::parse(call.arguments, nullptr, false);
+      if (j.is_discarded() || !j.is_object())
+        q.fail("arguments", "is not a JSON object",
+               "write the arguments as JSON text, e.g. arguments = '{\"city\": \"Paris\"}'");
+    }
+    spec.tool_call = std::move(call);
+  }
+  r.integer("chunk_chars", spec.chunk_chars, 1, 1'000'000);
+  r.duration("chunk_delay", spec.chunk_delay, true);
+  std::vector<const toml::value<std::string>*> models;
+  if (r.strings("models", models, "\"gpt-4o-mini\""))
+    for (const auto* v : models) spec.models.push_back(v->get());
+  out = std::move(spec);
+}
+
 void read_slowloris(const TableReader& phase, std::optional<Slowloris>& out) {
   const toml::table* t = phase.table("slowloris");
   if (!t) return;
@@ -130,3 +182,12 @@ void read_slowloris(const TableReader& phase, std::optional<Slowloris>& out) {
 }
 
 }  // namespace sluice::chaos::detail
+
+namespace sluice::chaos {
+
+std::vector<MockRoute> routes_of(const ScenarioMock& m) {
+  if (m.llm) return llm_mock_routes(m.name, *m.llm);
+  return routes_from_specs(m.name, m.routes);
+}
+
+}  // namespace sluice::chaos

@@ -24,6 +24,9 @@ void read_headers(const config::detail::TableReader& t,
 void read_mock_routes(const config::detail::TableReader& mock, const std::string& base_dir,
                       std::vector<MockRouteSpec>& out);
 
+// A mock's `llm` table (a mock LLM provider).
+void read_mock_llm(const config::detail::TableReader& mock, std::optional<LlmMockSpec>& out);
+
 // A phase's `slowloris` table.
 void read_slowloris(const config::detail::TableReader& phase, std::optional<Slowloris>& out);
 

@@ -602,3 +602,71 @@ before = "1s"
   REQUIRE(r.phases[1].slowloris);
   CHECK(r.phases[1].client.samples.size() == r.phases[1].client.requests);
 }
+
+TEST_CASE("a scenario drives an LLM mock and asserts on the messages it received",
+          "[integration][runner][llm-mock]") {
+  auto s = load(R"(
+name = "llm mock"
+
+[[mocks]]
+name = "openai"
+[mocks.llm]
+provider = "openai"
+context_window = 200
+replies = ["Sure."]
+
+[[phases]]
+name = "chat"
+duration = "500ms"
+rate = 20
+target = "mock.openai"
+[[phases.requests]]
+method = "POST"
+path = "/v1/chat/completions"
+headers = { "content-type" = "application/json" }
+body = '{"model":"gpt-4o","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}]}'
+
+[[phases]]
+name = "limited"
+duration = "300ms"
+rate = 20
+target = "mock.openai"
+[[phases.faults]]
+mock = "openai"
+name = "limit"
+type = "status"
+status = 429
+[[phases.requests]]
+method = "POST"
+path = "/v1/chat/completions"
+body = '{"model":"gpt-4o","messages":[{"role":"user","content":"Hi"}]}'
+
+[[assertions]]
+expect = 'client.errors == 0'
+phase = "chat"
+
+[[assertions]]
+expect = 'mock("openai").last.roles == ["system", "user"] and mock("openai").last.message(1).content == "Hi"'
+phase = "chat"
+
+[[assertions]]
+expect = 'mock("openai").received(system_contains="brief") == mock("openai").requests'
+phase = "chat"
+
+[[assertions]]
+expect = 'mock("openai").max_prompt_tokens < 200 and mock("openai").last.model == "gpt-4o"'
+phase = "chat"
+
+[[assertions]]
+expect = 'mock("openai").max_prompt_tokens == mock("openai").first.prompt_tokens'
+
+[[assertions]]
+expect = 'client.status(429) == client.requests and mock("openai").fired("limit") > 0'
+phase = "limited"
+)");
+  auto r = run_scenario(s, RunOptions{});
+  INFO(describe(r));
+  CHECK(r.setup_error.empty());
+  for (const auto& a : r.assertions) CHECK(a.passed);
+  CHECK(r.passed());
+}

@@ -87,6 +87,14 @@ struct TruncatedSseFault {
   std::uint64_t events = 0;
 };
 
+// Cuts a streamed (text/event-stream) response with a reset: after_events = 0 sends nothing at
+// all (the cut comes before the first byte, head included); N passes N SSE events, then resets
+// without the stream's end marker. Responses that are not event streams pass untouched (the
+// fault still counts as fired), so one rule can target the streams among mixed traffic.
+struct StreamCutFault {
+  std::uint64_t after_events = 0;
+};
+
 // Corrupts the SSE framing of each body write.
 struct MalformedSseFault {
   enum class Mode {
@@ -105,12 +113,12 @@ struct MalformedJsonFault {
 // Closes the connection without sending a byte (ends the exchange).
 struct EmptyResponseFault {};
 
-using FaultAction =
-    std::variant<LatencyFault, StatusFault, ResetFault, HangFault, BandwidthFault, DribbleFault,
-                 TruncatedSseFault, MalformedSseFault, MalformedJsonFault, EmptyResponseFault>;
+using FaultAction = std::variant<LatencyFault, StatusFault, ResetFault, HangFault, BandwidthFault,
+                                 DribbleFault, TruncatedSseFault, StreamCutFault, MalformedSseFault,
+                                 MalformedJsonFault, EmptyResponseFault>;
 
-// "latency", "status", "reset", "hang", "bandwidth", "dribble", "truncated_sse", "malformed_sse",
-// "malformed_json", "empty_response".
+// "latency", "status", "reset", "hang", "bandwidth", "dribble", "truncated_sse", "stream_cut",
+// "malformed_sse", "malformed_json", "empty_response".
 std::string_view action_name(const FaultAction& a);
 // True for actions that replace the response (the first one that fires stops the evaluation).
 bool ends_exchange(const FaultAction& a);

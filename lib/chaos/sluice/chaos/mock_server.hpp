@@ -9,6 +9,7 @@
 #include <map>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -50,6 +51,9 @@ class MockExchange {
   virtual bool end() = 0;
   // Closes the connection abruptly (RST), for fault tests.
   virtual void reset() = 0;
+  // Adds a fact to this request's record (RecordedRequest::notes), e.g. the prompt tokens an
+  // LLM mock counted. A key noted twice keeps the last value.
+  virtual void note(std::string_view key, std::string value) {}
 };
 
 using MockHandler = std::function<void(MockExchange&)>;
@@ -65,6 +69,10 @@ struct RecordedRequest {
   int status = 0;                   // the status answered; 0 while unanswered, or for none at all
   bool complete = false;            // the exchange is over
   std::vector<std::string> faults;  // the faults that fired for it, in plan order
+  // Facts the route handler noted (MockExchange::note), in the order first noted.
+  std::vector<std::pair<std::string, std::string>> notes;
+  // The value noted under key, or nullptr.
+  const std::string* note(std::string_view key) const;
 };
 
 // Recording bounds: the newest kMaxRecorded requests are kept, each with at most kMaxRecordedBody
@@ -74,11 +82,25 @@ inline constexpr std::size_t kMaxRecorded = 10000;
 inline constexpr std::size_t kMaxRecordedBody = 64 * 1024;
 inline constexpr std::size_t kMaxRecordedBodies = 32 * 1024 * 1024;
 
+// A status fault's answer in a route's own protocol (an LLM provider's error body).
+struct FaultReply {
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // content-type included
+};
+// Given the fault's status and Retry-After delay (if the fault sets one); nullopt: the generic
+// body. The Retry-After header itself is the fault's to add; a replier adds one only when
+// retry_after is empty and its protocol always sends one.
+using StatusFaultReplier = std::function<std::optional<FaultReply>(
+    int status, std::optional<std::chrono::seconds> retry_after)>;
+
 struct MockRoute {
   std::string method;  // empty: any
   std::string
       path;  // matches when the target's path equals it, or starts with it if it ends in '*'
   MockHandler handler;
+  // Shapes a status fault without a body of its own for requests this route matches; empty: the
+  // generic JSON error.
+  StatusFaultReplier status_reply = {};
 };
 
 class MockServer {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sluice/chaos/fault_plan.hpp"
+#include "sluice/chaos/llm_mock.hpp"
 #include "sluice/chaos/mock_routes.hpp"
 #include "sluice/chaos/toxics.hpp"
 #include "sluice/core/config/schema.hpp"
@@ -32,9 +33,14 @@ struct ScenarioMock {
   std::string address = "127.0.0.1";
   std::string port_of;  // the earlier mock whose port this one shares; empty: a free port
   std::vector<MockRouteSpec> routes;  // [[mocks.routes]]; empty: the demo routes
+  std::optional<LlmMockSpec> llm;     // [mocks.llm]: a mock LLM provider instead of routes
   std::vector<Fault> faults;          // the initial fault plan
   SourcePos pos;                      // the [[mocks]] header
 };
+
+// The routes a scenario mock serves: its LLM provider's, its [[mocks.routes]], or the demo
+// routes.
+std::vector<MockRoute> routes_of(const ScenarioMock& m);
 
 // A TCP proxy with toxics, bound on 127.0.0.1:0. Its address is ${proxy.NAME}.
 struct ScenarioProxy {

@@ -1,0 +1,93 @@
+// The mock Anthropic provider: POST /v1/messages, streamed or not, written with lib/llm's
+// Anthropic writers (the client-facing Anthropic format is the provider's own). Streams follow
+// the real event sequence: message_start, content_block_start, ping, deltas, content_block_stop,
+// message_delta with the usage, message_stop.
+#include <fmt/format.h>
+
+#include "llm_mock_internal.hpp"
+#include "sluice/llm/stream.hpp"
+#include "sluice/llm/wire.hpp"
+
+namespace sluice::chaos::detail {
+
+namespace {
+
+std::string anthropic_stream(const ChatTurn& t, const llm::ChatResponse& r, std::size_t chunk) {
+  using K = llm::StreamEvent::Kind;
+  llm::StreamWriter w(llm::WireFormat::anthropic, true);
+  std::string out;
+  llm::StreamEvent start;
+  start.kind = K::start;
+  start.id = r.id;
+  start.model = r.model;
+  start.usage = llm::Usage{t.prompt_tokens, 1, 0, 0};  // as Anthropic: output_tokens 1 at start
+  w.write(start, out);
+  for (auto& piece : split_chars(t.text, chunk)) {
+    llm::StreamEvent e;
+    e.kind = K::text;
+    e.text = std::move(piece);
+    w.write(e, out);
+  }
+  for (std::size_t i = 0; i < r.tool_calls.size(); ++i) {
+    llm::StreamEvent s;
+    s.kind = K::tool_call_start;
+    s.index = static_cast<int>(i);
+    s.id = r.tool_calls[i].id;
+    s.name = r.tool_calls[i].name;
+    w.write(s, out);
+    for (auto& piece : split_chars(r.tool_calls[i].arguments, chunk)) {
+      llm::StreamEvent a;
+      a.kind = K::tool_call_args;
+      a.index = static_cast<int>(i);
+      a.text = std::move(piece);
+      w.write(a, out);
+    }
+  }
+  llm::StreamEvent fin;
+  fin.kind = K::finish;
+  fin.finish = r.finish;
+  w.write(fin, out);
+  llm::StreamEvent use;
+  use.kind = K::usage;
+  use.usage = r.usage;
+  w.write(use, out);
+  llm::StreamEvent end;
+  end.kind = K::end;
+  w.write(end, out);
+  return out;
+}
+
+}  // namespace
+
+void anthropic_messages(LlmMockState& st, MockExchange& ex) {
+  auto turn = accept_chat(st, ex);
+  if (!turn) return;
+  const ChatTurn& t = *turn;
+  llm::ChatResponse r;
+  r.id = fmt::format("msg_mock{}", t.seq);
+  r.model = t.req.model;
+  r.text = t.text;
+  if (t.tool_call) {
+    r.tool_calls.push_back(*t.tool_call);
+    r.tool_calls.back().id = fmt::format("toolu_mock{}", t.seq);
+  }
+  r.finish = t.finish;
+  r.usage = llm::Usage{t.prompt_tokens, t.completion_tokens, 0, 0};
+  if (!t.req.stream) {
+    respond_json(ex, 200, llm::write_response(r, llm::WireFormat::anthropic));
+    return;
+  }
+  auto events = split_sse(anthropic_stream(t, r, st.spec.chunk_chars));
+  // Anthropic sends a ping after the first content block starts (lib/llm drops pings, so the
+  // writer has none to give).
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (events[i].starts_with("event: content_block_start")) {
+      events.insert(events.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                    "event: ping\ndata: {\"type\": \"ping\"}\n\n");
+      break;
+    }
+  }
+  send_sse(ex, events, st.spec.chunk_delay);
+}
+
+}  // namespace sluice::chaos::detail
