@@ -22,6 +22,7 @@
 #include "sluice/llm/provider_error.hpp"
 #include "sluice/llm/stream.hpp"
 #include "sluice/llm/tokenizer.hpp"
+#include "sluice/llm/wire.hpp"
 
 using namespace sluice;
 using namespace sluice::chaos;
@@ -641,4 +642,41 @@ expect = "client.errors == 0"
                            "m.toml");
   REQUIRE_FALSE(missing);
   CHECK(missing.error().message.find("mocks[0].llm.provider") != std::string::npos);
+}
+
+TEST_CASE("Anthropic and Gemini mocks return the scripted tool call", "[llm-mock]") {
+  const LlmToolCall scripted{"get_weather", R"({"city":"Paris"})"};
+  auto anth = spec_of(LlmProvider::anthropic);
+  anth.tool_call = scripted;
+  MockServer a("a", llm_mock_routes("a", anth));
+  const std::string abody =
+      R"({"model":"claude-sonnet-4-5","max_tokens":50,"stream":true,"tools":[{"name":"get_weather","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"Weather?"}]})";
+  auto s = call(a, "POST", "/v1/messages", abody);
+  auto evs = parse_stream(llm::WireFormat::anthropic, s.body);
+  auto start = std::find_if(evs.begin(), evs.end(), [](const llm::StreamEvent& e) {
+    return e.kind == llm::StreamEvent::Kind::tool_call_start;
+  });
+  REQUIRE(start != evs.end());
+  CHECK(start->name == "get_weather");
+  std::string args;
+  for (const auto& e : evs)
+    if (e.kind == llm::StreamEvent::Kind::tool_call_args) args += e.text;
+  CHECK(args == R"({"city":"Paris"})");
+  auto fin = std::find_if(evs.begin(), evs.end(), [](const llm::StreamEvent& e) {
+    return e.kind == llm::StreamEvent::Kind::finish;
+  });
+  REQUIRE(fin != evs.end());
+  CHECK(fin->finish == llm::FinishReason::tool_calls);
+
+  auto gem = spec_of(LlmProvider::gemini);
+  gem.tool_call = scripted;
+  MockServer g("g", llm_mock_routes("g", gem));
+  const std::string gbody =
+      R"({"tools":[{"functionDeclarations":[{"name":"get_weather"}]}],"contents":[{"role":"user","parts":[{"text":"Weather?"}]}]})";
+  auto j = call(g, "POST", "/v1beta/models/gemini-2.5-flash:generateContent", gbody).json();
+  CHECK(j["candidates"][0]["content"]["parts"][0]["functionCall"]["name"] == "get_weather");
+  CHECK(j["candidates"][0]["content"]["parts"][0]["functionCall"]["args"]["city"] == "Paris");
+  auto resp = llm::parse_response(nlohmann::json(j), llm::WireFormat::gemini);
+  REQUIRE(resp);
+  CHECK(resp->finish == llm::FinishReason::tool_calls);
 }
