@@ -9,7 +9,7 @@ SLUICE := build/release/cmd/sluice
 # Build and test dependencies. bench adds BENCH_PACKAGES.
 PACKAGES := build-essential cmake ninja-build ccache pkg-config python3 curl \
   libboost-dev libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libfmt-dev catch2 \
-  libnghttp2-dev libpcre2-dev prometheus
+  libnghttp2-dev libpcre2-dev libsimdjson-dev prometheus
 BENCH_PACKAGES := nginx haproxy wrk
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -59,6 +59,8 @@ test-integration: deps build/release/build.ninja
 bench: deps-bench build bench-tokens
 	../shared/bench/proxy-vs.sh -- $(SLUICE) serve --config bench/proxy.toml
 	bench/proxy-vs-4k.sh -- $(SLUICE) serve --config bench/proxy.toml
+	../shared/bench/llm-vs.sh -- $(SLUICE) serve --config bench/llm.toml
+	PROMPT_KB=400 ../shared/bench/llm-vs.sh -- $(SLUICE) serve --config bench/llm.toml
 
 # Tokenizers against js-tiktoken (Node 20) on the same text: identical counts, at least 5x.
 bench-tokens: deps build/release/build.ninja

@@ -1,12 +1,35 @@
 #include "demo.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "sluice/chaos/llm_mock.hpp"
 
 namespace sluice::cmd {
+
+namespace {
+
+std::unique_ptr<chaos::MockServer> llm_mock(const std::string& name, chaos::LlmProvider p) {
+  chaos::LlmMockSpec spec;
+  spec.provider = p;
+  spec.context_window = 16384;
+  spec.chunk_delay = std::chrono::milliseconds(20);
+  return std::make_unique<chaos::MockServer>(name, chaos::llm_mock_routes(name, spec));
+}
+
+}  // namespace
 
 Demo::Demo() {
   for (const char* name : {"api-1", "api-2"})
     mocks_.push_back(std::make_unique<chaos::MockServer>(name));
+  mocks_.push_back(llm_mock("mock-openai", chaos::LlmProvider::openai));
+  mocks_.push_back(llm_mock("mock-anthropic", chaos::LlmProvider::anthropic));
+  mocks_.push_back(llm_mock("mock-gemini", chaos::LlmProvider::gemini));
+  // demo-fallback's first target: every request is rate limited, with a Retry-After.
+  mocks_.push_back(llm_mock("mock-limited", chaos::LlmProvider::openai));
+  auto faults = chaos::faults_from_json(
+      nlohmann::json::parse(R"([{"type": "status", "status": 429, "retry_after": 2}])"));
+  if (faults) mocks_.back()->set_faults(std::make_shared<chaos::FaultPlan>(std::move(*faults)));
 }
 
 std::string Demo::config_toml() const {
@@ -25,6 +48,13 @@ access = "stdout"
 name = "main"
 listen = "127.0.0.1:8080"
 
+# LLM routes: OpenAI and Anthropic clients, any provider behind them.
+[[routes]]
+name = "llm"
+path_prefix = "/v1/"
+[routes.llm]
+cache = {{ ttl = "5m", max_entries = 1000 }}
+
 [[routes]]
 name = "demo"
 path_prefix = "/"
@@ -33,9 +63,50 @@ timeout = "10s"
 
 [[clusters]]
 name = "demo"
-endpoints = ["{}", "{}"]
+endpoints = ["{0}", "{1}"]
+
+[[providers]]
+name = "openai"
+kind = "openai"
+base_url = "http://{2}/v1"
+
+[[providers]]
+name = "anthropic"
+kind = "anthropic"
+base_url = "http://{3}/v1"
+
+[[providers]]
+name = "gemini"
+kind = "gemini"
+base_url = "http://{4}/v1beta"
+
+[[providers]]
+name = "limited"
+kind = "openai"
+base_url = "http://{5}/v1"
+
+[[models]]
+name = "demo-openai"
+targets = [{{ provider = "openai", model = "gpt-4o-mini", context_window = 16384 }}]
+
+[[models]]
+name = "demo-anthropic"
+targets = [{{ provider = "anthropic", model = "claude-3-5-haiku-latest", context_window = 16384 }}]
+
+[[models]]
+name = "demo-gemini"
+targets = [{{ provider = "gemini", model = "gemini-2.0-flash", context_window = 16384 }}]
+
+# The first target always answers 429 with Retry-After: 2, so it cools down and the second
+# (Anthropic, translated) answers.
+[[models]]
+name = "demo-fallback"
+strategy = "weighted"
+targets = [{{ provider = "limited", model = "gpt-4o-mini", weight = 1 }}]
+fallbacks = ["demo-anthropic"]
 )",
-                     mocks_[0]->address(), mocks_[1]->address());
+                     mocks_[0]->address(), mocks_[1]->address(), mocks_[2]->address(),
+                     mocks_[3]->address(), mocks_[4]->address(), mocks_[5]->address());
 }
 
 void Demo::print_banner(const std::string& gw, const std::string& admin) const {
@@ -47,7 +118,17 @@ void Demo::print_banner(const std::string& gw, const std::string& admin) const {
       "  curl -sN http://{0}/sse                 # server-sent events, relayed as they come\n"
       "  curl -s http://{0}/delay/300            # a slow upstream\n"
       "  curl -s -o /dev/null -w '%{{http_code}}\\n' http://{0}/bytes/10000000\n"
-      "  curl -s -H 'x-request-id: demo-1' -i http://{0}/status/503\n",
+      "  curl -s -H 'x-request-id: demo-1' -i http://{0}/status/503\n"
+      "LLM routes (mock OpenAI, Anthropic and Gemini providers; models demo-openai,\n"
+      "demo-anthropic, demo-gemini and demo-fallback):\n"
+      "  curl -s http://{0}/v1/models\n"
+      "  curl -s http://{0}/v1/chat/completions -H 'content-type: application/json' \\\n"
+      "    -d '{{\"model\":\"demo-anthropic\",\"messages\":[{{\"role\":\"user\",\"content\":\"hi\"}}]}}'\n"
+      "  curl -sN http://{0}/v1/chat/completions -H 'content-type: application/json' \\\n"
+      "    -d '{{\"model\":\"demo-gemini\",\"stream\":true,\"messages\":[{{\"role\":\"user\",\"content\":\"hello there\"}}]}}'\n"
+      "  curl -si http://{0}/v1/messages -H 'content-type: application/json' \\\n"
+      "    -d '{{\"model\":\"demo-fallback\",\"max_tokens\":100,\"messages\":[{{\"role\":\"user\",\"content\":\"hi\"}}]}}'"
+      "   # x-sluice-fallbacks: 1\n",
       gw, mocks_[0]->address(), mocks_[1]->address());
   if (!admin.empty())
     fmt::print(stderr,

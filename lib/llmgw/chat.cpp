@@ -157,7 +157,9 @@ net::awaitable<void> ChatExchange::run() {
   TargetWalker walk(route_, *alias_, thread_rng());
   bool first = true;
   for (const TargetRt* t = walk.next(coarse_now()); t; t = walk.next(coarse_now())) {
-    if (!first) ++hops_;
+    // Hops: the targets passed over before this one, failed or cooling down.
+    hops_ = (first ? 0 : hops_ + 1) + walk.skipped() - skipped_seen_;
+    skipped_seen_ = walk.skipped();
     first = false;
     const std::uint32_t tries = std::max<std::uint32_t>(1, walk.alias().cfg->attempts);
     Verdict v = Verdict::next_target;
