@@ -122,10 +122,11 @@ net::awaitable<ChatExchange::Verdict> ChatExchange::relay_stream(gateway::Upstre
     // Cut mid-way: an explicit error event ends the client's stream.
     llm::StreamEvent ev;
     ev.kind = Kind::error;
-    ev.error = llm::ProviderError{502, "stream_error", "",
-                                  fmt::format("the stream from provider {} broke: {}", p.name(),
-                                              gateway::to_string(e)),
-                                  llm::ProviderErrorKind::stream, std::nullopt, p.format()};
+    // In the client's own vocabulary: Anthropic clients know api_error.
+    ev.error = llm::ProviderError{
+        502, ingress_ == llm::WireFormat::anthropic ? "api_error" : "stream_error", "",
+        fmt::format("the stream from provider {} broke: {}", p.name(), gateway::to_string(e)),
+        llm::ProviderErrorKind::stream, std::nullopt, ingress_};
     writer.write(ev, out);
     stream_broken_ = true;
   }
