@@ -154,6 +154,14 @@ export async function startStack() {
       baseURL: `http://${g.main}`,
       control: `http://${m.control}`,
       gatewayStderr: () => gw.stderr.join(''),
+      // Throws when the gateway or the mocks exited on their own, with the end of their stderr.
+      assertAlive: () => {
+        for (const [label, p] of [['sluice serve', gw], ['sluice chaos mock', mocks]]) {
+          const { exitCode, signalCode } = p.child;
+          if (exitCode !== null || signalCode !== null)
+            throw new Error(`${label} died (${exitCode ?? signalCode}):\n${p.stderr.join('').slice(-2000)}`);
+        }
+      },
       stop: stopAll,
     };
   } catch (err) {
