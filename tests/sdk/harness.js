@@ -10,6 +10,19 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const STARTUP_MS = 15000;
 
+// Every process started here, so that none outlives the test process: killed on exit, and on
+// SIGTERM or SIGINT (a ctest timeout, Ctrl-C).
+const live = new Set();
+process.on('exit', () => {
+  for (const c of live) c.stdin.destroy();
+});
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.once(sig, () => {
+    for (const c of live) c.stdin.destroy();
+    process.exit(128 + (sig === 'SIGTERM' ? 15 : 2));
+  });
+}
+
 export function sluiceBin() {
   const bin = process.env.SLUICE_BIN;
   if (!bin) throw new Error('SLUICE_BIN is not set: the path of the sluice binary under test');
@@ -19,7 +32,16 @@ export function sluiceBin() {
 // Spawns a process and resolves once every name in `want` has printed its
 // {"event":"listening","name":...,"address":...} line on stderr, with {name: address}.
 function startListening(label, args, want) {
-  const child = spawn(sluiceBin(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Through a small sh wrapper: sluice gets SIGTERM as soon as our end of the wrapper's stdin
+  // closes, which happens however this process ends (even SIGKILL), so no sluice is left behind.
+  // The wrapper exits with sluice's status.
+  const child = spawn(
+    '/bin/sh',
+    ['-c', 'exec 3<&0; "$@" 3<&- & pid=$!; (cat <&3 >/dev/null; kill $pid 2>/dev/null) & wait $pid', 'sh', sluiceBin(), ...args],
+    { stdio: ['pipe', 'ignore', 'pipe'] },
+  );
+  live.add(child);
+  child.on('exit', () => live.delete(child));
   const stderr = [];
   const addresses = {};
   const ready = new Promise((resolve, reject) => {
@@ -61,16 +83,17 @@ function startListening(label, args, want) {
   return { child, ready, stderr };
 }
 
-// SIGTERM, then SIGKILL if the process has not exited within two seconds.
+// Closing the wrapper's stdin sends sluice SIGTERM; SIGKILL if it has not exited in 5 s.
 function stop(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  if (!child) return Promise.resolve();
+  child.stdin.end();
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
     child.once('exit', () => {
       clearTimeout(kill);
       resolve();
     });
-    child.kill('SIGTERM');
   });
 }
 
