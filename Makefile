@@ -46,7 +46,9 @@ build-dev: deps build/dev/build.ninja
 run: build
 	$(SLUICE) serve --demo
 
-# Unit tests under ASan/UBSan (dev), then the integration tests against the release binary.
+# Unit tests under ASan/UBSan (dev), then the integration tests, the scenarios and the SDK tests
+# (tests/sdk: the openai and @anthropic-ai/sdk npm packages; Node 20 or later) against the
+# release binary.
 test: test-unit test-integration
 
 test-unit: build-dev
@@ -54,7 +56,7 @@ test-unit: build-dev
 
 test-integration: deps build/release/build.ninja
 	cmake --build --preset release -j $(JOBS) --target sluice integration_tests
-	ctest --preset release -L "integration|scenarios" --timeout 300
+	ctest --preset release -L "integration|scenarios|sdk" --timeout 300
 
 bench: deps-bench build bench-tokens
 	../shared/bench/proxy-vs.sh -- $(SLUICE) serve --config bench/proxy.toml

@@ -123,10 +123,12 @@ net::awaitable<void> ChatExchange::run() {
     std::string known;
     for (const auto& a : route_.aliases())
       if (a.cfg->name != "*") known += (known.empty() ? "" : ", ") + a.cfg->name;
-    co_await send_llm_error(
-        io_, ingress_, 404, "model_not_found",
-        fmt::format("the model \"{}\" is not served here; the aliases are: {}", client_model_,
-                    known.empty() ? std::string("(none)") : known));
+    if (known.empty()) known = "(none)";
+    // No temporaries in the co_await expression: GCC 12 destroyed the std::string of a
+    // conditional expression twice there, aborting the process on every unknown model.
+    std::string message = fmt::format("the model \"{}\" is not served here; the aliases are: {}",
+                                      client_model_, known);
+    co_await send_llm_error(io_, ingress_, 404, "model_not_found", std::move(message));
     finish("model_not_found");
     co_return;
   }
