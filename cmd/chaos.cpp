@@ -197,8 +197,7 @@ int mock(const MockFlags& f) {
   std::uint64_t n = 0;
   for (const auto& m : sc->mocks) {
     try {
-      auto server =
-          std::make_unique<chaos::MockServer>(m.name, chaos::routes_of(m));
+      auto server = std::make_unique<chaos::MockServer>(m.name, chaos::routes_of(m));
       if (!m.faults.empty())
         server->set_faults(std::make_shared<chaos::FaultPlan>(m.faults, seed + ++n));
       mocks.push_back(std::move(server));

@@ -123,11 +123,16 @@ void Demo::print_banner(const std::string& gw, const std::string& admin) const {
       "demo-anthropic, demo-gemini and demo-fallback):\n"
       "  curl -s http://{0}/v1/models\n"
       "  curl -s http://{0}/v1/chat/completions -H 'content-type: application/json' \\\n"
-      "    -d '{{\"model\":\"demo-anthropic\",\"messages\":[{{\"role\":\"user\",\"content\":\"hi\"}}]}}'\n"
+      "    -d "
+      "'{{\"model\":\"demo-anthropic\",\"messages\":[{{\"role\":\"user\",\"content\":\"hi\"}}]}}'\n"
       "  curl -sN http://{0}/v1/chat/completions -H 'content-type: application/json' \\\n"
-      "    -d '{{\"model\":\"demo-gemini\",\"stream\":true,\"messages\":[{{\"role\":\"user\",\"content\":\"hello there\"}}]}}'\n"
+      "    -d "
+      "'{{\"model\":\"demo-gemini\",\"stream\":true,\"messages\":[{{\"role\":\"user\",\"content\":"
+      "\"hello there\"}}]}}'\n"
       "  curl -si http://{0}/v1/messages -H 'content-type: application/json' \\\n"
-      "    -d '{{\"model\":\"demo-fallback\",\"max_tokens\":100,\"messages\":[{{\"role\":\"user\",\"content\":\"hi\"}}]}}'"
+      "    -d "
+      "'{{\"model\":\"demo-fallback\",\"max_tokens\":100,\"messages\":[{{\"role\":\"user\","
+      "\"content\":\"hi\"}}]}}'"
       "   # x-sluice-fallbacks: 1\n",
       gw, mocks_[0]->address(), mocks_[1]->address());
   if (!admin.empty())

@@ -34,8 +34,7 @@ Result<std::vector<std::unique_ptr<MockServer>>> start_mocks(
   std::vector<std::unique_ptr<MockServer>> out(mocks.size());
   auto start = [&](std::size_t i, std::uint16_t port) {
     const auto& m = mocks[i];
-    out[i] =
-        std::make_unique<MockServer>(m.name, routes_of(m), port, m.address);
+    out[i] = std::make_unique<MockServer>(m.name, routes_of(m), port, m.address);
   };
   for (std::size_t owner = 0; owner < mocks.size(); ++owner) {
     if (!mocks[owner].port_of.empty()) continue;

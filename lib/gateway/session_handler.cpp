@@ -58,8 +58,8 @@ class HandlerAdapter final : public HandlerIo {
       while (!s_.req_.done() && have < total) {
         s_.set_deadline(server.idle_timeout);
         error_code ec;
-        std::size_t n = co_await s_.client_.read_some(
-            asio::buffer(out.data() + have, total - have), ec);
+        std::size_t n =
+            co_await s_.client_.read_some(asio::buffer(out.data() + have, total - have), ec);
         if (ec || n == 0) co_return gone();
         x_.bytes_in += n;
         ParseError perr = ParseError::none;

@@ -117,7 +117,6 @@ net::awaitable<std::optional<upstream::Bulkhead::Permit>> Session::enter_bulkhea
   co_return std::nullopt;
 }
 
-
 net::awaitable<std::unique_ptr<net::StreamToken>> Session::connection_slot(bool wait) {
   auto& x = *x_;
   if (auto now = immediate_connection_slot(w_, *x.cluster)) co_return now;

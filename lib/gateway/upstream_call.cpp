@@ -201,7 +201,10 @@ net::awaitable<CallError> UpstreamCall::attempt(const UpstreamRequest& req, bool
   if (read == HeadRead::bad_response) co_return fail(CallError::bad_response);
   if (read == HeadRead::closed) co_return fail(timed_out_ ? CallError::timeout : CallError::reset);
   disarm();
-  finished_ = parser_.done();
+  if (parser_.done()) {  // a bodiless answer (204, 304, Content-Length: 0, HEAD)
+    finished_ = true;
+    release(parser_.head().keep_alive && ub_ == ue_ && !timed_out_);
+  }
   co_return CallError::none;
 }
 
@@ -231,8 +234,7 @@ net::awaitable<CallError> UpstreamCall::read(std::string& out) {
     }
     arm(idle_timeout_);
     error_code ec;
-    std::size_t n =
-        co_await up_->read_some(asio::buffer(buf_.data() + ue_, buf_.size() - ue_), ec);
+    std::size_t n = co_await up_->read_some(asio::buffer(buf_.data() + ue_, buf_.size() - ue_), ec);
     disarm();
     if (ec || n == 0) {
       bool clean_eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;

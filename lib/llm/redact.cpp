@@ -19,13 +19,22 @@ bool email_local(char c) {
 bool domain_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
 }
-bool digit(char c) { return c >= '0' && c <= '9'; }
+bool digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Length of a key-looking token at s (a known prefix, then enough key characters), or 0.
 std::size_t key_at(std::string_view s) {
   static constexpr std::array<std::pair<std::string_view, std::size_t>, 9> prefixes = {{
-      {"sk-", 16}, {"AIza", 30}, {"AKIA", 16}, {"ASIA", 16}, {"ghp_", 20},
-      {"gho_", 20}, {"github_pat_", 20}, {"xoxb-", 10}, {"xoxp-", 10},
+      {"sk-", 16},
+      {"AIza", 30},
+      {"AKIA", 16},
+      {"ASIA", 16},
+      {"ghp_", 20},
+      {"gho_", 20},
+      {"github_pat_", 20},
+      {"xoxb-", 10},
+      {"xoxp-", 10},
   }};
   for (const auto& [p, min] : prefixes) {
     if (!s.starts_with(p)) continue;
@@ -53,9 +62,9 @@ std::size_t number_at(std::string_view s) {
   }
   if (digits >= 13) return last_digit_end;
   // ddd-dd-dddd
-  if (s.size() >= 11 && digit(s[0]) && digit(s[1]) && digit(s[2]) && s[3] == '-' &&
-      digit(s[4]) && digit(s[5]) && s[6] == '-' && digit(s[7]) && digit(s[8]) && digit(s[9]) &&
-      digit(s[10]) && (s.size() == 11 || !digit(s[11])))
+  if (s.size() >= 11 && digit(s[0]) && digit(s[1]) && digit(s[2]) && s[3] == '-' && digit(s[4]) &&
+      digit(s[5]) && s[6] == '-' && digit(s[7]) && digit(s[8]) && digit(s[9]) && digit(s[10]) &&
+      (s.size() == 11 || !digit(s[11])))
     return 11;
   return 0;
 }

@@ -53,7 +53,9 @@ std::optional<Duration> parse_reset(std::string_view v) {
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(total_ms));
 }
 
-std::string_view outcome_of(llm::ProviderErrorKind k) { return llm::to_string(k); }
+std::string_view outcome_of(llm::ProviderErrorKind k) {
+  return llm::to_string(k);
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -186,8 +188,8 @@ net::awaitable<void> ChatExchange::answer_failure(const TargetWalker& walk) {
     auto now = coarse_now();
     auto until = walk.cooled_until().value_or(now);
     auto secs = std::max<std::int64_t>(
-        1, static_cast<std::int64_t>(std::ceil(
-               std::chrono::duration<double>(until - now).count())));
+        1,
+        static_cast<std::int64_t>(std::ceil(std::chrono::duration<double>(until - now).count())));
     headers.push_back({"retry-after", std::to_string(secs)});
     co_await send_llm_error(
         io_, ingress_, 429, "rate_limit_exceeded",
@@ -226,7 +228,8 @@ Result<std::string_view> ChatExchange::provider_body(const Provider& p, const st
     scratch_ = replace_model(body_, scan_, model);
     return std::string_view(scratch_);
   }
-  if (!ensure_parsed()) return Error{ErrorKind::protocol, ErrorSource::downstream, Retryable::no, parse_error_};
+  if (!ensure_parsed())
+    return Error{ErrorKind::protocol, ErrorSource::downstream, Retryable::no, parse_error_};
   req_->model = model;
   llm::WriteOptions opt;
   auto j = llm::write_request(*req_, p.format(), opt);
@@ -245,15 +248,24 @@ net::awaitable<ChatExchange::Verdict> ChatExchange::attempt(const TargetRt& t,
   provider_ = p.name();
   model_ = model;
   if (!cluster) {
-    last_error_ = llm::ProviderError{500, "internal_error", "", "provider cluster missing",
-                                     llm::ProviderErrorKind::server, std::nullopt, p.format()};
+    last_error_ = llm::ProviderError{500,
+                                     "internal_error",
+                                     "",
+                                     "provider cluster missing",
+                                     llm::ProviderErrorKind::server,
+                                     std::nullopt,
+                                     p.format()};
     co_return Verdict::next_target;
   }
   auto body = provider_body(p, model);
   if (!body) {
     // The request cannot be written for this provider (e.g. a part it has no form for).
-    last_error_ = llm::ProviderError{400, "invalid_request_error", "", body.error().message,
-                                     llm::ProviderErrorKind::invalid_request, std::nullopt,
+    last_error_ = llm::ProviderError{400,
+                                     "invalid_request_error",
+                                     "",
+                                     body.error().message,
+                                     llm::ProviderErrorKind::invalid_request,
+                                     std::nullopt,
                                      ingress_};
     co_return Verdict::next_target;
   }
@@ -312,17 +324,23 @@ net::awaitable<ChatExchange::Verdict> ChatExchange::attempt(const TargetRt& t,
   e = co_await call.read_all(resp, route_.max_body_bytes());
   if (e != CallError::none) co_return transport_failure(t, alias, e);
   auto j = nlohmann::json::parse(resp, nullptr, false);
-  auto parsed = j.is_discarded() ? Result<llm::ChatResponse>(Error{ErrorKind::protocol, ErrorSource::upstream, Retryable::yes, "not JSON"})
-                                 : llm::parse_response(std::move(j), p.format());
+  auto parsed = j.is_discarded()
+                    ? Result<llm::ChatResponse>(Error{ErrorKind::protocol, ErrorSource::upstream,
+                                                      Retryable::yes, "not JSON"})
+                    : llm::parse_response(std::move(j), p.format());
   if (!parsed) {
     call.report(true);
     route_.metrics().attempt({p.name(), model, "bad_response"});
     note_failure(t, alias, std::nullopt);
-    last_error_ = llm::ProviderError{502, "upstream_bad_response", "",
+    last_error_ = llm::ProviderError{502,
+                                     "upstream_bad_response",
+                                     "",
                                      fmt::format("provider {} answered {} with a body that is not "
                                                  "a chat response: {}",
                                                  p.name(), status, parsed.error().message),
-                                     llm::ProviderErrorKind::server, std::nullopt, p.format()};
+                                     llm::ProviderErrorKind::server,
+                                     std::nullopt,
+                                     p.format()};
     co_return Verdict::next_target;
   }
   usage_ = parsed->usage;
@@ -356,24 +374,24 @@ net::awaitable<ChatExchange::Verdict> ChatExchange::attempt(const TargetRt& t,
 ChatExchange::Verdict ChatExchange::transport_failure(const TargetRt& t, const AliasRt& alias,
                                                       CallError e) {
   const Provider& p = route_.providers()[t.provider];
-  int status = e == CallError::timeout || e == CallError::connect_timeout ? 504
-               : e == CallError::no_endpoint || e == CallError::breaker_open ||
-                       e == CallError::overflow
-                   ? 503
-                   : 502;
+  int status =
+      e == CallError::timeout || e == CallError::connect_timeout ? 504
+      : e == CallError::no_endpoint || e == CallError::breaker_open || e == CallError::overflow
+          ? 503
+          : 502;
   std::string_view what = gateway::to_string(e);
   route_.metrics().attempt({p.name(), model_, what});
   // The cluster's own state (no endpoint, breaker open, full) is not the target's fault.
   if (e != CallError::no_endpoint && e != CallError::breaker_open && e != CallError::overflow)
     note_failure(t, alias, std::nullopt);
-  last_error_ = llm::ProviderError{
-      status,
-      std::string(what),
-      "",
-      fmt::format("provider {} ({}): {}", p.name(), p.config().base_url, what),
-      llm::ProviderErrorKind::server,
-      std::nullopt,
-      ingress_};
+  last_error_ =
+      llm::ProviderError{status,
+                         std::string(what),
+                         "",
+                         fmt::format("provider {} ({}): {}", p.name(), p.config().base_url, what),
+                         llm::ProviderErrorKind::server,
+                         std::nullopt,
+                         ingress_};
   return Verdict::next_target;
 }
 
@@ -389,7 +407,8 @@ void ChatExchange::finish(std::string_view error) {
   double total = seconds_since(start_);
   double cost = 0;
   if (usage_ && !model_.empty())
-    if (const llm::Price* price = route_.prices().find(model_)) cost = llm::cost_usd(*price, *usage_);
+    if (const llm::Price* price = route_.prices().find(model_))
+      cost = llm::cost_usd(*price, *usage_);
   RequestRecord r;
   r.operation = "chat";
   r.alias = alias_ ? std::string_view(alias_->cfg->name) : std::string_view(client_model_);
@@ -415,7 +434,8 @@ void ChatExchange::finish(std::string_view error) {
                       {"llm_total_ms", std::round(total * 1e6) / 1e3}};
   f["llm_tokens_in"] = usage_ ? nlohmann::json(usage_->input) : nlohmann::json();
   f["llm_tokens_out"] = usage_ ? nlohmann::json(usage_->output) : nlohmann::json();
-  f["llm_ttft_ms"] = ttft_s_ >= 0 ? nlohmann::json(std::round(ttft_s_ * 1e6) / 1e3) : nlohmann::json();
+  f["llm_ttft_ms"] =
+      ttft_s_ >= 0 ? nlohmann::json(std::round(ttft_s_ * 1e6) / 1e3) : nlohmann::json();
   f["llm_cost_usd"] = cost;
   f["llm_cache"] = cache_status_.empty() ? nlohmann::json() : nlohmann::json(cache_status_);
   if (stream_broken_) f["llm_stream_error"] = true;

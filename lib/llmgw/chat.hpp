@@ -57,8 +57,8 @@ class ChatExchange {
   std::optional<std::string> cache_key_;
   std::string cache_status_;  // "hit", "miss" or empty
   int attempts_ = 0;
-  int hops_ = 0;          // fallback hops: targets passed over (failed or cooling down)
-  int skipped_seen_ = 0;  // cooling targets already counted in hops_
+  int hops_ = 0;                  // fallback hops: targets passed over (failed or cooling down)
+  int skipped_seen_ = 0;          // cooling targets already counted in hops_
   std::string provider_, model_;  // of the latest attempt
   std::optional<llm::ProviderError> last_error_;
   std::optional<llm::Usage> usage_;

@@ -70,9 +70,11 @@ net::awaitable<ChatExchange::Verdict> ChatExchange::relay_stream(gateway::Upstre
     in.clear();
     e = co_await call.read(in);
     if (e != CallError::none) break;
-    sse.feed(in, [&](std::string_view ev, std::string_view data) { parser.feed(ev, data, events); });
+    sse.feed(in,
+             [&](std::string_view ev, std::string_view data) { parser.feed(ev, data, events); });
     if (call.done()) {
-      sse.finish([&](std::string_view ev, std::string_view data) { parser.feed(ev, data, events); });
+      sse.finish(
+          [&](std::string_view ev, std::string_view data) { parser.feed(ev, data, events); });
       parser.close(events);
     }
     take();
@@ -111,9 +113,10 @@ net::awaitable<ChatExchange::Verdict> ChatExchange::relay_stream(gateway::Upstre
     call.report(true);
     if (early->status == 0) early->status = 502;
     route_.metrics().attempt({p.name(), model, llm::to_string(early->kind)});
-    note_failure(t, alias, early->retry_after_s
-                               ? std::optional<Duration>(std::chrono::seconds(*early->retry_after_s))
-                               : std::nullopt);
+    note_failure(t, alias,
+                 early->retry_after_s
+                     ? std::optional<Duration>(std::chrono::seconds(*early->retry_after_s))
+                     : std::nullopt);
     last_error_ = std::move(early);
     co_return last_error_->kind == llm::ProviderErrorKind::context_length ? Verdict::context
                                                                           : Verdict::next_target;
@@ -124,9 +127,13 @@ net::awaitable<ChatExchange::Verdict> ChatExchange::relay_stream(gateway::Upstre
     ev.kind = Kind::error;
     // In the client's own vocabulary: Anthropic clients know api_error.
     ev.error = llm::ProviderError{
-        502, ingress_ == llm::WireFormat::anthropic ? "api_error" : "stream_error", "",
+        502,
+        ingress_ == llm::WireFormat::anthropic ? "api_error" : "stream_error",
+        "",
         fmt::format("the stream from provider {} broke: {}", p.name(), gateway::to_string(e)),
-        llm::ProviderErrorKind::stream, std::nullopt, ingress_};
+        llm::ProviderErrorKind::stream,
+        std::nullopt,
+        ingress_};
     writer.write(ev, out);
     stream_broken_ = true;
   }

@@ -2,7 +2,8 @@
 
 namespace sluice::llmgw {
 
-bool Cooldown::failure(const CooldownPolicy& p, TimePoint now, std::optional<Duration> retry_after) {
+bool Cooldown::failure(const CooldownPolicy& p, TimePoint now,
+                       std::optional<Duration> retry_after) {
   ++streak_;
   if (retry_after && retry_after->count() > 0) {
     until_ = std::max(until_, now + *retry_after);

@@ -42,10 +42,13 @@ net::awaitable<void> LlmRoute::embeddings(gateway::HandlerIo& io) const {
     ++attempts;
     const upstream::Cluster* cluster = io.runtime().cluster(p.name());
     if (!p.openai_family() || !cluster) {
-      last = llm::ProviderError{400, "invalid_request_error", "",
-                                fmt::format("provider {} ({}) has no embeddings API here",
-                                            p.name(), config::to_string(p.config().kind)),
-                                llm::ProviderErrorKind::invalid_request, std::nullopt,
+      last = llm::ProviderError{400,
+                                "invalid_request_error",
+                                "",
+                                fmt::format("provider {} ({}) has no embeddings API here", p.name(),
+                                            config::to_string(p.config().kind)),
+                                llm::ProviderErrorKind::invalid_request,
+                                std::nullopt,
                                 llm::WireFormat::openai};
       continue;
     }
@@ -73,22 +76,26 @@ net::awaitable<void> LlmRoute::embeddings(gateway::HandlerIo& io) const {
       if (!gateway::before_request(e) || e == gateway::CallError::connect_error)
         t->state->failure(alias->cooldown, coarse_now(), std::nullopt);
       last = llm::ProviderError{e == gateway::CallError::timeout ? 504 : 502,
-                                std::string(gateway::to_string(e)), "",
+                                std::string(gateway::to_string(e)),
+                                "",
                                 fmt::format("provider {}: {}", p.name(), gateway::to_string(e)),
-                                llm::ProviderErrorKind::server, std::nullopt,
+                                llm::ProviderErrorKind::server,
+                                std::nullopt,
                                 llm::WireFormat::openai};
       continue;
     }
     int status = call.status();
     if (status < 200 || status >= 300) {
-      auto err = llm::parse_provider_error(p.format(), status, resp, call.head().get("retry-after"));
+      auto err =
+          llm::parse_provider_error(p.format(), status, resp, call.head().get("retry-after"));
       metrics().attempt({p.name(), model, llm::to_string(err.kind)});
       bool give_up = err.kind == llm::ProviderErrorKind::invalid_request ||
                      err.kind == llm::ProviderErrorKind::context_length;
       if (!give_up)
         t->state->failure(alias->cooldown, coarse_now(),
-                          err.retry_after_s ? std::optional<Duration>(std::chrono::seconds(*err.retry_after_s))
-                                            : std::nullopt);
+                          err.retry_after_s
+                              ? std::optional<Duration>(std::chrono::seconds(*err.retry_after_s))
+                              : std::nullopt);
       last = std::move(err);
       if (give_up) break;
       continue;
@@ -128,9 +135,9 @@ net::awaitable<void> LlmRoute::embeddings(gateway::HandlerIo& io) const {
     co_return;
   }
   if (!last) {
-    co_await send_llm_error(io, llm::WireFormat::openai, 429, "rate_limit_exceeded",
-                            fmt::format("every target of model \"{}\" is cooling down",
-                                        alias->cfg->name));
+    co_await send_llm_error(
+        io, llm::WireFormat::openai, 429, "rate_limit_exceeded",
+        fmt::format("every target of model \"{}\" is cooling down", alias->cfg->name));
     co_return;
   }
   io.note_error("llm_provider_error");

@@ -7,10 +7,9 @@ namespace sluice::llmgw {
 namespace {
 
 // OpenTelemetry GenAI semantic conventions, advisory bucket boundaries.
-constexpr std::array<double, 14> kTokenBounds = {1,      4,       16,      64,       256,
-                                                 1024,   4096,    16384,   65536,    262144,
-                                                 1048576, 4194304, 16777216, 67108864};
-constexpr std::array<double, 14> kDurationBounds = {0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64,
+constexpr std::array<double, 14> kTokenBounds = {
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864};
+constexpr std::array<double, 14> kDurationBounds = {0.01, 0.02, 0.04, 0.08,  0.16,  0.32,  0.64,
                                                     1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92};
 constexpr std::array<double, 16> kTtftBounds = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,
                                                 0.25,  0.5,   0.75, 1.0,  2.5,  5.0,  7.5,  10.0};
@@ -38,8 +37,9 @@ void histogram(std::string& out, std::string_view name, const std::string& label
                    h.bounds()[i], cum);
   }
   cum += h.counts().back();
-  fmt::format_to(std::back_inserter(out), "{}_bucket{{{},le=\"+Inf\"}} {}\n{}_sum{{{}}} {}\n{}_count{{{}}} {}\n",
-                 name, labels, cum, name, labels, h.sum(), name, labels, h.count());
+  fmt::format_to(std::back_inserter(out),
+                 "{}_bucket{{{},le=\"+Inf\"}} {}\n{}_sum{{{}}} {}\n{}_count{{{}}} {}\n", name,
+                 labels, cum, name, labels, h.sum(), name, labels, h.count());
 }
 
 gateway::MetricFamily& family(gateway::MetricFamilies& out, const std::string& name,
@@ -119,18 +119,29 @@ void LlmMetrics::write(gateway::MetricFamilies& out) const {
         "route=\"{}\",gen_ai_operation_name=\"{}\",gen_ai_request_model=\"{}\","
         "gen_ai_provider_name=\"{}\",gen_ai_response_model=\"{}\"",
         esc(route_), esc(op), esc(alias), esc(provider), esc(model));
-    if (s.input_tokens.count()) histogram(tokens.samples, "gen_ai_client_token_usage", base + ",gen_ai_token_type=\"input\"", s.input_tokens);
-    if (s.output_tokens.count()) histogram(tokens.samples, "gen_ai_client_token_usage", base + ",gen_ai_token_type=\"output\"", s.output_tokens);
+    if (s.input_tokens.count())
+      histogram(tokens.samples, "gen_ai_client_token_usage", base + ",gen_ai_token_type=\"input\"",
+                s.input_tokens);
+    if (s.output_tokens.count())
+      histogram(tokens.samples, "gen_ai_client_token_usage", base + ",gen_ai_token_type=\"output\"",
+                s.output_tokens);
     histogram(duration.samples, "gen_ai_server_request_duration_seconds", base, s.duration);
-    if (s.ttft.count()) histogram(ttft.samples, "gen_ai_server_time_to_first_token_seconds", base, s.ttft);
+    if (s.ttft.count())
+      histogram(ttft.samples, "gen_ai_server_time_to_first_token_seconds", base, s.ttft);
     for (const auto& [err, n] : s.requests)
-      fmt::format_to(std::back_inserter(requests.samples), "sluice_llm_requests_total{{{},error_type=\"{}\"}} {}\n", base, esc(err), n);
-    fmt::format_to(std::back_inserter(cost.samples), "sluice_llm_cost_usd_total{{{}}} {}\n", base, s.cost);
-    fmt::format_to(std::back_inserter(fallbacks.samples), "sluice_llm_fallbacks_total{{{}}} {}\n", base, s.fallbacks);
-    fmt::format_to(std::back_inserter(broken.samples), "sluice_llm_stream_errors_total{{{}}} {}\n", base, s.stream_broken);
+      fmt::format_to(std::back_inserter(requests.samples),
+                     "sluice_llm_requests_total{{{},error_type=\"{}\"}} {}\n", base, esc(err), n);
+    fmt::format_to(std::back_inserter(cost.samples), "sluice_llm_cost_usd_total{{{}}} {}\n", base,
+                   s.cost);
+    fmt::format_to(std::back_inserter(fallbacks.samples), "sluice_llm_fallbacks_total{{{}}} {}\n",
+                   base, s.fallbacks);
+    fmt::format_to(std::back_inserter(broken.samples), "sluice_llm_stream_errors_total{{{}}} {}\n",
+                   base, s.stream_broken);
     if (s.cache_hits + s.cache_misses) {
-      fmt::format_to(std::back_inserter(cache.samples), "sluice_llm_cache_total{{{},result=\"hit\"}} {}\n", base, s.cache_hits);
-      fmt::format_to(std::back_inserter(cache.samples), "sluice_llm_cache_total{{{},result=\"miss\"}} {}\n", base, s.cache_misses);
+      fmt::format_to(std::back_inserter(cache.samples),
+                     "sluice_llm_cache_total{{{},result=\"hit\"}} {}\n", base, s.cache_hits);
+      fmt::format_to(std::back_inserter(cache.samples),
+                     "sluice_llm_cache_total{{{},result=\"miss\"}} {}\n", base, s.cache_misses);
     }
   }
   if (!attempts_.empty()) {
@@ -139,7 +150,8 @@ void LlmMetrics::write(gateway::MetricFamilies& out) const {
                      "overloaded, server, context_length, timeout, connect_error, ...)");
     for (const auto& [k, n] : attempts_)
       fmt::format_to(std::back_inserter(f.samples),
-                     "sluice_llm_attempts_total{{route=\"{}\",gen_ai_provider_name=\"{}\",gen_ai_response_model=\"{}\",outcome=\"{}\"}} {}\n",
+                     "sluice_llm_attempts_total{{route=\"{}\",gen_ai_provider_name=\"{}\",gen_ai_"
+                     "response_model=\"{}\",outcome=\"{}\"}} {}\n",
                      esc(route_), esc(std::get<0>(k)), esc(std::get<1>(k)), esc(std::get<2>(k)), n);
   }
   if (!cooldowns_.empty()) {
@@ -147,7 +159,8 @@ void LlmMetrics::write(gateway::MetricFamilies& out) const {
                      "Cooldowns started, by provider and model");
     for (const auto& [k, n] : cooldowns_)
       fmt::format_to(std::back_inserter(f.samples),
-                     "sluice_llm_cooldowns_total{{route=\"{}\",gen_ai_provider_name=\"{}\",gen_ai_response_model=\"{}\"}} {}\n",
+                     "sluice_llm_cooldowns_total{{route=\"{}\",gen_ai_provider_name=\"{}\",gen_ai_"
+                     "response_model=\"{}\"}} {}\n",
                      esc(route_), esc(k.first), esc(k.second), n);
   }
 }

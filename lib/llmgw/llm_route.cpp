@@ -106,9 +106,10 @@ Result<std::shared_ptr<const LlmRoute>> LlmRoute::build(const config::Config& cf
     a.cooldown = {m.cooldown_failures, m.cooldown};
     for (const auto& t : m.targets) {
       auto pi = provider_index(t.provider);
-      if (!pi) return config::config_error(m.pos, "models.targets.provider",
-                                           fmt::format("no provider named \"{}\"", t.provider),
-                                           "name one of the [[providers]]");
+      if (!pi)
+        return config::config_error(m.pos, "models.targets.provider",
+                                    fmt::format("no provider named \"{}\"", t.provider),
+                                    "name one of the [[providers]]");
       TargetRt tr;
       tr.cfg = &t;
       tr.provider = *pi;
@@ -191,8 +192,7 @@ net::awaitable<void> LlmRoute::models(gateway::HandlerIo& io) const {
                      .count();
   for (const auto& a : aliases_) {
     if (a.cfg->name == "*") continue;
-    if (!allowed.empty() &&
-        std::find(allowed.begin(), allowed.end(), a.cfg->name) == allowed.end())
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), a.cfg->name) == allowed.end())
       continue;
     nlohmann::json targets = nlohmann::json::array();
     for (const auto& t : a.targets) {

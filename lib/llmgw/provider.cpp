@@ -52,7 +52,8 @@ Result<Provider> Provider::make(const config::Provider& cfg, std::size_t index) 
       return config::config_error(
           cfg.pos, fmt::format("providers[{}].api_key_env", index),
           fmt::format("the environment variable {} is not set", cfg.api_key_env),
-          fmt::format("export {}=... before starting sluice, or remove api_key_env", cfg.api_key_env));
+          fmt::format("export {}=... before starting sluice, or remove api_key_env",
+                      cfg.api_key_env));
     key = v;
   } else if (!cfg.api_key_file.empty()) {
     std::ifstream f(cfg.api_key_file, std::ios::binary);

@@ -62,8 +62,8 @@ Result<RequestScan> scan_openai_request(std::string& body) {
 }
 
 std::string replace_model(std::string_view body, const RequestScan& scan, std::string_view model) {
-  std::string quoted = nlohmann::json(model).dump(-1, ' ', false,
-                                                  nlohmann::json::error_handler_t::replace);
+  std::string quoted =
+      nlohmann::json(model).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   std::string out;
   out.reserve(body.size() + quoted.size() + kScanPadding);
   out.append(body.substr(0, scan.model_at));

@@ -50,7 +50,8 @@ std::vector<std::size_t> order_targets(config::LlmStrategy strategy,
   keyed.reserve(candidates.size());
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     double w = candidates[i].weight;
-    double key = w > 0 ? std::pow(std::max(rng.uniform(), 1e-300), 1.0 / w) : -1.0 - double(i) * 1e-9;
+    double key =
+        w > 0 ? std::pow(std::max(rng.uniform(), 1e-300), 1.0 / w) : -1.0 - double(i) * 1e-9;
     keyed.emplace_back(key, i);
   }
   std::stable_sort(keyed.begin(), keyed.end(),

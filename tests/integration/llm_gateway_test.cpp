@@ -89,8 +89,9 @@ TEST_CASE("a 400 KiB prompt passes through whole, sized or chunked, and its usag
   // The same body with chunked transfer encoding, to the Anthropic provider (translated).
   std::string to_claude = chat("claude", user);
   Connection c(gw.port(), 30s);
-  std::string raw = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: "
-                    "application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+  std::string raw =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: "
+      "application/json\r\ntransfer-encoding: chunked\r\n\r\n";
   for (std::size_t i = 0; i < to_claude.size(); i += 10000) {
     auto piece = std::string_view(to_claude).substr(i, 10000);
     raw += fmt::format("{:x}\r\n{}\r\n", piece.size(), piece);
@@ -126,13 +127,15 @@ TEST_CASE("the exact cache answers a repeated deterministic request without the 
           "[llm]") {
   auto openai = provider("openai", chaos::LlmProvider::openai);
   auto anthropic = provider("anthropic", chaos::LlmProvider::anthropic);
-  SluiceProcess gw(llm_config(*openai, *anthropic,
-                              "[routes.llm]\ncache = { ttl = \"1m\", max_entries = 10 }"));
-  auto a = post(gw.port(), "/v1/chat/completions",
-                R"({"model":"claude","temperature":0,"messages":[{"role":"user","content":"hi"}]})");
+  SluiceProcess gw(
+      llm_config(*openai, *anthropic, "[routes.llm]\ncache = { ttl = \"1m\", max_entries = 10 }"));
+  auto a =
+      post(gw.port(), "/v1/chat/completions",
+           R"({"model":"claude","temperature":0,"messages":[{"role":"user","content":"hi"}]})");
   // The same request, keys in another order and spaced differently.
-  auto b = post(gw.port(), "/v1/chat/completions",
-                R"({ "messages": [ {"content":"hi", "role":"user"} ], "temperature": 0, "model": "claude" })");
+  auto b = post(
+      gw.port(), "/v1/chat/completions",
+      R"({ "messages": [ {"content":"hi", "role":"user"} ], "temperature": 0, "model": "claude" })");
   // Not deterministic: never cached.
   auto c1 = post(gw.port(), "/v1/chat/completions", chat("claude", "hi"));
   auto c2 = post(gw.port(), "/v1/chat/completions", chat("claude", "hi"));
@@ -178,8 +181,7 @@ TEST_CASE("the access log line has the LLM fields, and prompts only when asked, 
   CHECK(line.find("sk-abcdefghijklmnopqrstu") == std::string::npos);
 }
 
-TEST_CASE("bad requests get errors in the client's format and the gateway keeps serving",
-          "[llm]") {
+TEST_CASE("bad requests get errors in the client's format and the gateway keeps serving", "[llm]") {
   auto openai = provider("openai", chaos::LlmProvider::openai);
   auto anthropic = provider("anthropic", chaos::LlmProvider::anthropic);
   SluiceProcess gw(llm_config(*openai, *anthropic));
@@ -187,8 +189,9 @@ TEST_CASE("bad requests get errors in the client's format and the gateway keeps 
   REQUIRE(bad_json);
   CHECK(bad_json->status == 400);
   CHECK(bad_json->json()["error"]["type"] == "invalid_request_error");
-  auto unknown = post(gw.port(), "/v1/messages",
-                      R"({"model":"nope","max_tokens":5,"messages":[{"role":"user","content":"x"}]})");
+  auto unknown =
+      post(gw.port(), "/v1/messages",
+           R"({"model":"nope","max_tokens":5,"messages":[{"role":"user","content":"x"}]})");
   REQUIRE(unknown);
   CHECK(unknown->status == 404);
   CHECK(unknown->json()["type"] == "error");

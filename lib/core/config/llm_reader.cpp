@@ -88,7 +88,8 @@ bool read_base_url(const TableReader& r, Provider& pv, Cluster& cl) {
            "write api-version with api_version = \"...\"");
     return false;
   }
-  auto ep = parse_endpoint(std::string(url.substr(0, scheme_end + 3 + rest.substr(0, slash).size())));
+  auto ep =
+      parse_endpoint(std::string(url.substr(0, scheme_end + 3 + rest.substr(0, slash).size())));
   if (!ep) {
     r.fail_body("base_url", ep.error().message);
     return false;
@@ -106,11 +107,20 @@ bool read_base_url(const TableReader& r, Provider& pv, Cluster& cl) {
 
 void read_provider(const toml::table& t, std::size_t i, Config& c, Problems& p,
                    std::vector<ProviderName>& names) {
-  std::vector<std::string_view> keys = {"name",          "kind",        "base_url",
-                                        "api_key_env",   "api_key_file", "api_version",
-                                        "anthropic_version", "headers",  "timeout",
-                                        "stream_idle_timeout", "connect_timeout", "max_idle",
-                                        "pool_idle_timeout",   "tls"};
+  std::vector<std::string_view> keys = {"name",
+                                        "kind",
+                                        "base_url",
+                                        "api_key_env",
+                                        "api_key_file",
+                                        "api_version",
+                                        "anthropic_version",
+                                        "headers",
+                                        "timeout",
+                                        "stream_idle_timeout",
+                                        "connect_timeout",
+                                        "max_idle",
+                                        "pool_idle_timeout",
+                                        "tls"};
   keys.insert(keys.end(), kClusterResilienceKeys.begin(), kClusterResilienceKeys.end());
   TableReader r(t, fmt::format("providers[{}]", i), "in [[providers]]", std::move(keys), p);
   Provider pv;
@@ -162,9 +172,10 @@ void read_provider(const toml::table& t, std::size_t i, Config& c, Problems& p,
         continue;
       }
       if (name == "authorization" || name == "x-api-key" || name == "x-goog-api-key") {
-        p.add(v.source().begin, fmt::format("{}.{}", r.path_of("headers"), key_segment(k.str())),
-              "secrets are never written inline",
-              "set api_key_env or api_key_file; the gateway sends the key in the provider's header");
+        p.add(
+            v.source().begin, fmt::format("{}.{}", r.path_of("headers"), key_segment(k.str())),
+            "secrets are never written inline",
+            "set api_key_env or api_key_file; the gateway sends the key in the provider's header");
         continue;
       }
       pv.headers[name] = *v.value<std::string>();
@@ -217,8 +228,7 @@ void read_model(const toml::table& t, std::size_t i, Config& c, Problems& p) {
     r.fail("name", "is not a valid model name",
            "use printable characters without spaces, or \"*\" for any model");
   if (!r.has("targets")) {
-    r.missing("targets",
-              "add targets = [{ provider = \"openai\", model = \"gpt-4o-mini\" }]");
+    r.missing("targets", "add targets = [{ provider = \"openai\", model = \"gpt-4o-mini\" }]");
   } else if (const toml::array* arr = r.find("targets")->as_array()) {
     if (arr->empty())
       r.fail("targets", "is empty", "name at least one { provider = ..., model = ... }");

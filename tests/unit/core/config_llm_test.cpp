@@ -119,13 +119,14 @@ base_url = "http://127.0.0.1:1"
 api_key = "sk-live-123"
 )")),
              Catch::Contains("secrets are never written inline"));
-  CHECK_THAT(error(text(R"([[providers]]
+  CHECK_THAT(
+      error(text(R"([[providers]]
 name = "p"
 kind = "openai"
 base_url = "http://127.0.0.1:1"
 headers = { authorization = "Bearer x" }
 )")),
-             Catch::Contains("providers[2].headers.authorization: secrets are never written inline"));
+      Catch::Contains("providers[2].headers.authorization: secrets are never written inline"));
   CHECK_THAT(error(text(R"([[providers]]
 name = "openai"
 kind = "openai"

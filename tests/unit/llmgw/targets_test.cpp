@@ -25,8 +25,7 @@ TEST_CASE("targets: weighted order follows the weights", "[llmgw]") {
   CHECK(first[0] > 600);
 }
 
-TEST_CASE("targets: least_in_flight, lowest_latency and cheapest sort on their figure",
-          "[llmgw]") {
+TEST_CASE("targets: least_in_flight, lowest_latency and cheapest sort on their figure", "[llmgw]") {
   SeededRng rng(1);
   std::vector<CandidateView> c = {{1, 5, 80, 2.0}, {1, 1, 0, 10.0}, {1, 3, 20, -1}};
   CHECK(order_targets(config::LlmStrategy::least_in_flight, c, rng) ==
@@ -35,8 +34,7 @@ TEST_CASE("targets: least_in_flight, lowest_latency and cheapest sort on their f
   CHECK(order_targets(config::LlmStrategy::lowest_latency, c, rng) ==
         std::vector<std::size_t>{1, 2, 0});
   // Unknown prices last.
-  CHECK(order_targets(config::LlmStrategy::cheapest, c, rng) ==
-        std::vector<std::size_t>{0, 1, 2});
+  CHECK(order_targets(config::LlmStrategy::cheapest, c, rng) == std::vector<std::size_t>{0, 1, 2});
 }
 
 TEST_CASE("targets: the registry keeps one state per provider and model", "[llmgw]") {

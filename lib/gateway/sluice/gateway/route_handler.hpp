@@ -34,7 +34,7 @@ class HandlerIo {
  public:
   virtual ~HandlerIo() = default;
   virtual const net::MessageHead& head() const = 0;
-  virtual std::string_view path() const = 0;  // without the query
+  virtual std::string_view path() const = 0;   // without the query
   virtual std::string_view query() const = 0;  // after '?', or empty
   virtual const std::string& request_id() const = 0;
   virtual const Runtime& runtime() const = 0;

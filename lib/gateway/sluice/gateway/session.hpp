@@ -41,8 +41,8 @@ class Session {
  private:
   enum class Phase { handshake, idle, head, body, upstream, response };
   enum class Outcome { ok, retry, failed };
-  struct Exchange;  // per-request state, defined in session_exchange.hpp
-  struct Hedge;     // a hedged second try, defined in session_hedge.cpp
+  struct Exchange;              // per-request state, defined in session_exchange.hpp
+  struct Hedge;                 // a hedged second try, defined in session_hedge.cpp
   friend class HandlerAdapter;  // session_handler.cpp: HandlerIo for route handlers
 
   net::awaitable<bool> read_head();

@@ -29,8 +29,8 @@ enum class CallError {
   connect_error,    // refused, unreachable
   connect_timeout,  // the cluster's connect_timeout passed
   tls_error,
-  timeout,     // no response head within the request's timeout, or a body gap over idle_timeout
-  reset,       // the connection closed before the response was complete
+  timeout,  // no response head within the request's timeout, or a body gap over idle_timeout
+  reset,    // the connection closed before the response was complete
   bad_response,
   too_large,  // read_all: the body is over the limit
 };

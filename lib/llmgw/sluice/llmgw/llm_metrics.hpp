@@ -20,7 +20,8 @@ namespace sluice::llmgw {
 // A histogram over fixed bounds (the OpenTelemetry GenAI advisory buckets).
 class Histogram {
  public:
-  explicit Histogram(std::span<const double> bounds) : bounds_(bounds), counts_(bounds.size() + 1) {}
+  explicit Histogram(std::span<const double> bounds)
+      : bounds_(bounds), counts_(bounds.size() + 1) {}
   void observe(double v);
   std::span<const double> bounds() const { return bounds_; }
   const std::vector<std::uint64_t>& counts() const { return counts_; }  // non-cumulative
@@ -35,11 +36,11 @@ class Histogram {
 };
 
 struct RequestRecord {
-  std::string_view operation = "chat";  // chat, embeddings
-  std::string_view alias;               // the model the client asked for
-  std::string_view provider;            // empty when no provider answered
-  std::string_view model;               // the target's model
-  std::string_view error;               // empty on success, else the error type
+  std::string_view operation = "chat";                 // chat, embeddings
+  std::string_view alias;                              // the model the client asked for
+  std::string_view provider;                           // empty when no provider answered
+  std::string_view model;                              // the target's model
+  std::string_view error;                              // empty on success, else the error type
   std::int64_t input_tokens = -1, output_tokens = -1;  // -1: unknown
   double duration_s = 0;
   double ttft_s = -1;  // streams: time to the first content event
@@ -64,7 +65,8 @@ class LlmMetrics {
   void write(gateway::MetricFamilies& out) const;
 
  private:
-  using Key = std::tuple<std::string, std::string, std::string, std::string>;  // op, alias, provider, model
+  using Key =
+      std::tuple<std::string, std::string, std::string, std::string>;  // op, alias, provider, model
   struct Series {
     Histogram input_tokens, output_tokens, duration, ttft;
     std::map<std::string, std::uint64_t> requests;  // by error type ("" ok)

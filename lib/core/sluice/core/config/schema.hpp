@@ -150,16 +150,16 @@ std::string_view to_string(ProviderKind k);
 struct Provider {
   std::string name;
   ProviderKind kind = ProviderKind::openai;
-  std::string base_url;   // as written
-  std::string base_path;  // the URL's path without a trailing '/', e.g. "/v1"
-  std::string host_header;  // host[:port] for the Host header
-  std::string api_key_env;  // secret: the name of an environment variable
+  std::string base_url;      // as written
+  std::string base_path;     // the URL's path without a trailing '/', e.g. "/v1"
+  std::string host_header;   // host[:port] for the Host header
+  std::string api_key_env;   // secret: the name of an environment variable
   std::string api_key_file;  // secret: a file holding the key
-  std::string api_version;  // openai-compatible: sent as ?api-version= (Azure style)
+  std::string api_version;   // openai-compatible: sent as ?api-version= (Azure style)
   std::string anthropic_version = "2023-06-01";
   std::map<std::string, std::string> headers;  // extra request headers (lower-case names)
-  Duration timeout = 120s;  // request sent -> response head
-  Duration stream_idle_timeout = 60s;  // longest gap between stream bytes
+  Duration timeout = 120s;                     // request sent -> response head
+  Duration stream_idle_timeout = 60s;          // longest gap between stream bytes
   SourcePos pos;
 };
 
