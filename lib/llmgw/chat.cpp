@@ -293,7 +293,8 @@ net::awaitable<ChatExchange::Verdict> ChatExchange::attempt(const TargetRt& t,
     std::string err_body;
     co_await call.read_all(err_body, kErrorBodyLimit);
     const auto& head = call.head();
-    auto err = llm::parse_provider_error(p.format(), status, err_body, head.get("retry-after"));
+    auto err = parse_error(p.format(), status, err_body, head.get("retry-after"),
+                           std::chrono::system_clock::now());
     std::optional<Duration> wait;
     if (err.retry_after_s) wait = std::chrono::seconds(*err.retry_after_s);
     if (!wait && status == 429) {

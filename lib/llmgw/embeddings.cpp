@@ -86,8 +86,8 @@ net::awaitable<void> LlmRoute::embeddings(gateway::HandlerIo& io) const {
     }
     int status = call.status();
     if (status < 200 || status >= 300) {
-      auto err =
-          llm::parse_provider_error(p.format(), status, resp, call.head().get("retry-after"));
+      auto err = parse_error(p.format(), status, resp, call.head().get("retry-after"),
+                             std::chrono::system_clock::now());
       metrics().attempt({p.name(), model, llm::to_string(err.kind)});
       bool give_up = err.kind == llm::ProviderErrorKind::invalid_request ||
                      err.kind == llm::ProviderErrorKind::context_length;

@@ -1,6 +1,8 @@
 #include "sluice/llmgw/provider.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -8,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "sluice/core/config/load.hpp"
+#include "sluice/llm/provider_error.hpp"
+#include "sluice/upstream/retry.hpp"
 
 namespace sluice::llmgw {
 
@@ -117,6 +121,17 @@ std::string Provider::chat_target(std::string_view model, bool stream) const {
 
 std::string Provider::embeddings_target() const {
   return with_query(cfg_->base_path + "/embeddings");
+}
+
+llm::ProviderError parse_error(llm::WireFormat format, int status, std::string_view body,
+                               std::string_view retry_after,
+                               std::chrono::system_clock::time_point wall_now) {
+  auto err = llm::parse_provider_error(format, status, body, retry_after);
+  if (!err.retry_after_s && !retry_after.empty())
+    if (auto d = upstream::parse_retry_after(retry_after, wall_now); d && d->count() > 0)
+      err.retry_after_s = std::max<std::int64_t>(
+          1, static_cast<std::int64_t>(std::ceil(std::chrono::duration<double>(*d).count())));
+  return err;
 }
 
 }  // namespace sluice::llmgw

@@ -2,6 +2,7 @@
 // from the environment or a file, never logged) and the request heads it expects.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,5 +39,12 @@ class Provider {
   llm::WireFormat format_ = llm::WireFormat::openai;
   std::vector<gateway::Header> headers_;
 };
+
+// A provider's error answer: its status, body and Retry-After header. Retry-After may be
+// delta-seconds or, as RFC 9110 allows, an HTTP-date: then retry_after_s is the whole seconds
+// from wall_now to that date, at least 1 (none when the date is past).
+llm::ProviderError parse_error(llm::WireFormat format, int status, std::string_view body,
+                               std::string_view retry_after,
+                               std::chrono::system_clock::time_point wall_now);
 
 }  // namespace sluice::llmgw
