@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include "sluice/core/config/load.hpp"
 
 using namespace sluice;

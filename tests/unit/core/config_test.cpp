@@ -368,7 +368,8 @@ TEST_CASE("config error: unknown key without a close match lists the valid keys"
         "\"drain_timeout\", \"max_header_bytes\", \"max_body_bytes\", \"hosts_file\")");
   CHECK(errors_with_listener("verbose = true\n") ==
         "sluice.toml:1:1: verbose: unknown key (hint: valid keys at the top level are: "
-        "\"server\", \"admin\", \"log\", \"listeners\", \"routes\", \"clusters\")");
+        "\"server\", \"admin\", \"log\", \"listeners\", \"routes\", \"clusters\", "
+            "\"providers\", \"models\", \"prices\")");
 }
 
 TEST_CASE("config error: durations", "[config][errors]") {
