@@ -13,48 +13,9 @@ namespace sluice::chaos::detail {
 namespace {
 
 std::string anthropic_stream(const ChatTurn& t, const llm::ChatResponse& r, std::size_t chunk) {
-  using K = llm::StreamEvent::Kind;
   llm::StreamWriter w(llm::WireFormat::anthropic, true);
-  std::string out;
-  llm::StreamEvent start;
-  start.kind = K::start;
-  start.id = r.id;
-  start.model = r.model;
-  start.usage = llm::Usage{t.prompt_tokens, 1, 0, 0};  // as Anthropic: output_tokens 1 at start
-  w.write(start, out);
-  for (auto& piece : split_chars(t.text, chunk)) {
-    llm::StreamEvent e;
-    e.kind = K::text;
-    e.text = std::move(piece);
-    w.write(e, out);
-  }
-  for (std::size_t i = 0; i < r.tool_calls.size(); ++i) {
-    llm::StreamEvent s;
-    s.kind = K::tool_call_start;
-    s.index = static_cast<int>(i);
-    s.id = r.tool_calls[i].id;
-    s.name = r.tool_calls[i].name;
-    w.write(s, out);
-    for (auto& piece : split_chars(r.tool_calls[i].arguments, chunk)) {
-      llm::StreamEvent a;
-      a.kind = K::tool_call_args;
-      a.index = static_cast<int>(i);
-      a.text = std::move(piece);
-      w.write(a, out);
-    }
-  }
-  llm::StreamEvent fin;
-  fin.kind = K::finish;
-  fin.finish = r.finish;
-  w.write(fin, out);
-  llm::StreamEvent use;
-  use.kind = K::usage;
-  use.usage = r.usage;
-  w.write(use, out);
-  llm::StreamEvent end;
-  end.kind = K::end;
-  w.write(end, out);
-  return out;
+  // As Anthropic does: output_tokens 1 at the start.
+  return stream_turn(t, r, chunk, w, llm::Usage{t.prompt_tokens, 1, 0, 0});
 }
 
 }  // namespace

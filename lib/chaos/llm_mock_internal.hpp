@@ -14,6 +14,7 @@
 #include "sluice/chaos/llm_mock.hpp"
 #include "sluice/llm/chat.hpp"
 #include "sluice/llm/models.hpp"
+#include "sluice/llm/stream.hpp"
 
 namespace sluice::chaos::detail {
 
@@ -66,6 +67,10 @@ void respond_json(MockExchange& ex, int status, const nlohmann::json& body);
 
 // Splits text into pieces of at most chars characters, never inside a UTF-8 sequence.
 std::vector<std::string> split_chars(std::string_view text, std::size_t chars);
+// The neutral stream of a turn, written by w: start (with start_usage), text pieces, the tool
+// calls, finish, usage, end.
+std::string stream_turn(const ChatTurn& t, const llm::ChatResponse& r, std::size_t chunk_chars,
+                        llm::StreamWriter& w, const llm::Usage& start_usage);
 // Splits SSE bytes into whole events (each with its blank line).
 std::vector<std::string> split_sse(std::string_view bytes);
 // Sends SSE events one write each, delay apart, then ends the body. Stops when the peer is gone.

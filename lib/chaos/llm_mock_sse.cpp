@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "llm_mock_internal.hpp"
+#include "sluice/llm/stream.hpp"
 
 namespace sluice::chaos::detail {
 
@@ -51,6 +52,54 @@ void send_sse(MockExchange& ex, const std::vector<std::string>& events, Duration
     if (!ex.write(e)) return;
   }
   ex.end();
+}
+
+// The neutral stream of a turn, written by w: start, text pieces, the tool call, finish, usage,
+// end.
+std::string stream_turn(const ChatTurn& t, const llm::ChatResponse& r, std::size_t chunk_chars,
+                        llm::StreamWriter& w, const llm::Usage& start_usage) {
+  using K = llm::StreamEvent::Kind;
+  std::string out;
+  llm::StreamEvent ev;
+  ev.kind = K::start;
+  ev.id = r.id;
+  ev.model = r.model;
+  ev.usage = start_usage;
+  w.write(ev, out);
+  for (auto& piece : split_chars(t.text, chunk_chars)) {
+    llm::StreamEvent e;
+    e.kind = K::text;
+    e.text = std::move(piece);
+    w.write(e, out);
+  }
+  for (std::size_t i = 0; i < r.tool_calls.size(); ++i) {
+    const auto& call = r.tool_calls[i];
+    llm::StreamEvent s;
+    s.kind = K::tool_call_start;
+    s.index = static_cast<int>(i);
+    s.id = call.id;
+    s.name = call.name;
+    w.write(s, out);
+    for (auto& piece : split_chars(call.arguments, chunk_chars)) {
+      llm::StreamEvent a;
+      a.kind = K::tool_call_args;
+      a.index = static_cast<int>(i);
+      a.text = std::move(piece);
+      w.write(a, out);
+    }
+  }
+  llm::StreamEvent fin;
+  fin.kind = K::finish;
+  fin.finish = r.finish;
+  w.write(fin, out);
+  llm::StreamEvent use;
+  use.kind = K::usage;
+  use.usage = r.usage;
+  w.write(use, out);
+  llm::StreamEvent end;
+  end.kind = K::end;
+  w.write(end, out);
+  return out;
 }
 
 }  // namespace sluice::chaos::detail

@@ -143,44 +143,37 @@ net::awaitable<void> LlmRoute::handle(gateway::HandlerIo& io) const {
   std::string_view path = io.path();
   while (path.size() > 1 && path.ends_with('/')) path.remove_suffix(1);
   std::string_view method = io.head().method;
-  bool post = method == "POST";
   llm::WireFormat ingress =
       path.ends_with("/messages") ? llm::WireFormat::anthropic : llm::WireFormat::openai;
-  if (path.ends_with("/chat/completions") || path.ends_with("/messages")) {
-    if (!post) {
-      std::vector<gateway::Header> allow{{"allow", "POST"}};
-      co_await send_llm_error(io, ingress, 405, "method_not_allowed",
-                              fmt::format("{} takes POST", path), std::move(allow));
-      co_return;
-    }
+  enum class Api { chat, embeddings, models, none } api = Api::none;
+  if (path.ends_with("/chat/completions") || path.ends_with("/messages"))
+    api = Api::chat;
+  else if (path.ends_with("/embeddings"))
+    api = Api::embeddings;
+  else if (path.ends_with("/models"))
+    api = Api::models;
+  if (api == Api::none) {
+    co_await send_llm_error(
+        io, ingress, 404, "not_found",
+        fmt::format("no LLM API at {}; this route serves POST .../v1/chat/completions, "
+                    "POST .../v1/messages, POST .../v1/embeddings and GET .../v1/models",
+                    path));
+    co_return;
+  }
+  const bool get = api == Api::models;
+  if (get ? method != "GET" && method != "HEAD" : method != "POST") {
+    std::string_view allowed = get ? "GET" : "POST";
+    std::vector<gateway::Header> allow{{"allow", std::string(allowed)}};
+    co_await send_llm_error(io, ingress, 405, "method_not_allowed",
+                            fmt::format("{} takes {}", path, allowed), std::move(allow));
+    co_return;
+  }
+  if (api == Api::chat)
     co_await serve_chat(*this, io, ingress);
-    co_return;
-  }
-  if (path.ends_with("/embeddings")) {
-    if (!post) {
-      std::vector<gateway::Header> allow{{"allow", "POST"}};
-      co_await send_llm_error(io, ingress, 405, "method_not_allowed",
-                              fmt::format("{} takes POST", path), std::move(allow));
-      co_return;
-    }
+  else if (api == Api::embeddings)
     co_await embeddings(io);
-    co_return;
-  }
-  if (path.ends_with("/models")) {
-    if (method != "GET" && method != "HEAD") {
-      std::vector<gateway::Header> allow{{"allow", "GET"}};
-      co_await send_llm_error(io, ingress, 405, "method_not_allowed",
-                              fmt::format("{} takes GET", path), std::move(allow));
-      co_return;
-    }
+  else
     co_await models(io);
-    co_return;
-  }
-  co_await send_llm_error(
-      io, ingress, 404, "not_found",
-      fmt::format("no LLM API at {}; this route serves POST .../v1/chat/completions, "
-                  "POST .../v1/messages, POST .../v1/embeddings and GET .../v1/models",
-                  path));
 }
 
 // GET /v1/models: the aliases this route serves, in OpenAI's list shape.
