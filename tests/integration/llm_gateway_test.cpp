@@ -80,8 +80,14 @@ TEST_CASE("a 400 KiB prompt passes through whole, sized or chunked, and its usag
   CHECK(r->header("x-sluice-provider") == "openai");
   auto j = r->json();
   CHECK(j["choices"][0]["message"]["content"].get<std::string>().ends_with("dog END"));
-  auto recorded = openai->recorded();
-  REQUIRE(recorded.size() == 1);
+  // A mock completes its record when the exchange ends, which may follow the answer.
+  std::vector<chaos::RecordedRequest> recorded;
+  REQUIRE(eventually(
+      [&] {
+        recorded = openai->recorded();
+        return recorded.size() == 1 && recorded[0].complete;
+      },
+      5s));
   // The body as sent, not re-serialised: only the alias was swapped for the target's model.
   CHECK(recorded[0].body_bytes == body.size() + std::string_view("gpt-4o-mini").size() - 3);
   std::int64_t prompt_tokens = j["usage"]["prompt_tokens"].get<std::int64_t>();
@@ -106,8 +112,13 @@ TEST_CASE("a 400 KiB prompt passes through whole, sized or chunked, and its usag
   auto claude = r2->json()["choices"][0];
   CHECK(claude["message"]["content"].get<std::string>().starts_with("echo: the quick brown"));
   CHECK(claude["finish_reason"] == "length");
-  auto got = anthropic->recorded();
-  REQUIRE(got.size() == 1);
+  std::vector<chaos::RecordedRequest> got;
+  REQUIRE(eventually(
+      [&] {
+        got = anthropic->recorded();
+        return got.size() == 1 && got[0].complete;
+      },
+      5s));
   CHECK(got[0].body_bytes > 400 * 1024);
 
   auto m = http_get(gw.admin_port(), "/metrics");

@@ -194,8 +194,14 @@ export async function startStack() {
 }
 
 // The requests a mock recorded, through the chaos control API.
+// The mock's recorded requests, once each is complete: a mock records an exchange's status when
+// the exchange ends, which can be just after its answer reached the gateway and the client.
 export async function mockRequests(stack, name) {
-  const res = await fetch(`${stack.control}/mocks/${name}/requests`);
-  if (!res.ok) throw new Error(`control API: ${res.status}`);
-  return (await res.json()).requests;
+  for (let i = 0; ; ++i) {
+    const res = await fetch(`${stack.control}/mocks/${name}/requests`);
+    if (!res.ok) throw new Error(`control API: ${res.status}`);
+    const { requests } = await res.json();
+    if (requests.every((r) => r.complete) || i >= 200) return requests;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
