@@ -180,6 +180,8 @@ class HandlerAdapter final : public HandlerIo {
 
   void note_error(std::string_view kind) override { x_.error = kind; }
 
+  bool logging() const override { return s_.w_.access_log().enabled(); }
+
   void log_fields(nlohmann::json fields) override {
     if (!fields.is_object()) return;
     x_.log_extra.clear();

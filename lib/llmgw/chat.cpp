@@ -53,17 +53,8 @@ std::optional<Duration> parse_reset(std::string_view v) {
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(total_ms));
 }
 
-std::string_view outcome_of(llm::ProviderErrorKind k) {
-  return llm::to_string(k);
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-Rng& thread_rng() {
-  thread_local SeededRng rng = SeededRng::from_entropy();
-  return rng;
 }
 
 }  // namespace
@@ -158,7 +149,7 @@ net::awaitable<void> ChatExchange::run() {
     }
   }
 
-  TargetWalker walk(route_, *alias_, thread_rng());
+  TargetWalker walk(route_, *alias_, walk_rng());
   bool first = true;
   for (const TargetRt* t = walk.next(coarse_now()); t; t = walk.next(coarse_now())) {
     // Hops: the targets passed over before this one, failed or cooling down.
@@ -304,7 +295,7 @@ net::awaitable<ChatExchange::Verdict> ChatExchange::attempt(const TargetRt& t,
         err.retry_after_s = std::max<std::int64_t>(
             1, static_cast<std::int64_t>(std::ceil(std::chrono::duration<double>(*wait).count())));
     }
-    route_.metrics().attempt({p.name(), model, outcome_of(err.kind)});
+    route_.metrics().attempt({p.name(), model, llm::to_string(err.kind)});
     using K = llm::ProviderErrorKind;
     last_error_ = std::move(err);
     switch (last_error_->kind) {
@@ -427,6 +418,7 @@ void ChatExchange::finish(std::string_view error) {
   r.stream_broken = stream_broken_;
   r.cache = cache_status_;
   route_.metrics().record(r);
+  if (!io_.logging()) return;
   nlohmann::json f = {{"llm_alias", alias_ ? alias_->cfg->name : client_model_},
                       {"llm_provider", provider_},
                       {"llm_model", model_},

@@ -29,8 +29,7 @@ net::awaitable<void> LlmRoute::embeddings(gateway::HandlerIo& io) const {
                             fmt::format("the model \"{}\" is not served here", scan->model));
     co_return;
   }
-  thread_local SeededRng rng = SeededRng::from_entropy();
-  TargetWalker walk(*this, *alias, rng);
+  TargetWalker walk(*this, *alias, walk_rng());
   std::optional<llm::ProviderError> last;
   int attempts = 0, hops = 0;
   std::string provider, model, out_body, resp;
@@ -120,12 +119,13 @@ net::awaitable<void> LlmRoute::embeddings(gateway::HandlerIo& io) const {
     r.cost_usd = cost;
     r.fallbacks = hops;
     metrics().record(r);
-    io.log_fields({{"llm_alias", alias->cfg->name},
-                   {"llm_provider", provider},
-                   {"llm_model", model},
-                   {"llm_tokens_in", tokens < 0 ? nlohmann::json() : nlohmann::json(tokens)},
-                   {"llm_fallbacks", hops},
-                   {"llm_cost_usd", cost}});
+    if (io.logging())
+      io.log_fields({{"llm_alias", alias->cfg->name},
+                     {"llm_provider", provider},
+                     {"llm_model", model},
+                     {"llm_tokens_in", tokens < 0 ? nlohmann::json() : nlohmann::json(tokens)},
+                     {"llm_fallbacks", hops},
+                     {"llm_cost_usd", cost}});
     std::vector<gateway::Header> headers{{"content-type", "application/json"},
                                          {"x-sluice-provider", provider},
                                          {"x-sluice-model", model},

@@ -2,6 +2,11 @@
 
 namespace sluice::llmgw {
 
+Rng& walk_rng() {
+  thread_local SeededRng rng = SeededRng::from_entropy();
+  return rng;
+}
+
 TargetWalker::TargetWalker(const LlmRoute& route, const AliasRt& first, Rng& rng)
     : route_(route), rng_(rng) {
   enter(static_cast<std::size_t>(&first - route.aliases().data()));

@@ -11,6 +11,9 @@
 
 namespace sluice::llmgw {
 
+// The calling worker thread's random source for target orders (seeded once per thread).
+Rng& walk_rng();
+
 class TargetWalker {
  public:
   TargetWalker(const LlmRoute& route, const AliasRt& first, Rng& rng);

@@ -57,6 +57,8 @@ class HandlerIo {
   virtual void note_upstream(std::string_view cluster, std::string_view endpoint, int attempts,
                              double ttfb_ms) = 0;
   virtual void note_error(std::string_view kind) = 0;  // a static string
+  // Whether the access log is on: log_fields is wasted work otherwise.
+  virtual bool logging() const = 0;
   // Extra fields for the access log line (written after the standard ones).
   virtual void log_fields(nlohmann::json fields) = 0;
 };
