@@ -24,16 +24,7 @@ void anthropic_messages(LlmMockState& st, MockExchange& ex) {
   auto turn = accept_chat(st, ex);
   if (!turn) return;
   const ChatTurn& t = *turn;
-  llm::ChatResponse r;
-  r.id = fmt::format("msg_mock{}", t.seq);
-  r.model = t.req.model;
-  r.text = t.text;
-  if (t.tool_call) {
-    r.tool_calls.push_back(*t.tool_call);
-    r.tool_calls.back().id = fmt::format("toolu_mock{}", t.seq);
-  }
-  r.finish = t.finish;
-  r.usage = llm::Usage{t.prompt_tokens, t.completion_tokens, 0, 0};
+  llm::ChatResponse r = turn_response(t, "msg_mock", "toolu_mock");
   if (!t.req.stream) {
     respond_json(ex, 200, llm::write_response(r, llm::WireFormat::anthropic));
     return;

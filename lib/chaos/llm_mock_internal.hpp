@@ -67,6 +67,10 @@ void respond_json(MockExchange& ex, int status, const nlohmann::json& body);
 
 // Splits text into pieces of at most chars characters, never inside a UTF-8 sequence.
 std::vector<std::string> split_chars(std::string_view text, std::size_t chars);
+// The reply of a turn in the neutral form; ids are id_prefix and call_prefix (tool calls) with
+// the turn's number.
+llm::ChatResponse turn_response(const ChatTurn& t, std::string_view id_prefix,
+                                std::string_view call_prefix);
 // The neutral stream of a turn, written by w: start (with start_usage), text pieces, the tool
 // calls, finish, usage, end.
 std::string stream_turn(const ChatTurn& t, const llm::ChatResponse& r, std::size_t chunk_chars,

@@ -79,16 +79,7 @@ void openai_chat(LlmMockState& st, MockExchange& ex) {
   auto turn = accept_chat(st, ex);
   if (!turn) return;
   const ChatTurn& t = *turn;
-  llm::ChatResponse r;
-  r.id = fmt::format("chatcmpl-mock{}", t.seq);
-  r.model = t.req.model;
-  r.text = t.text;
-  if (t.tool_call) {
-    r.tool_calls.push_back(*t.tool_call);
-    r.tool_calls.back().id = fmt::format("call_mock{}", t.seq);
-  }
-  r.finish = t.finish;
-  r.usage = llm::Usage{t.prompt_tokens, t.completion_tokens, 0, 0};
+  llm::ChatResponse r = turn_response(t, "chatcmpl-mock", "call_mock");
   llm::WriteOptions opt;
   opt.created = kMockCreated;
   if (!t.req.stream) {

@@ -233,4 +233,19 @@ std::optional<ChatTurn> accept_chat(LlmMockState& st, MockExchange& ex,
 }
 
 }  // namespace detail
+llm::ChatResponse detail::turn_response(const detail::ChatTurn& t, std::string_view id_prefix,
+                                        std::string_view call_prefix) {
+  llm::ChatResponse r;
+  r.id = fmt::format("{}{}", id_prefix, t.seq);
+  r.model = t.req.model;
+  r.text = t.text;
+  if (t.tool_call) {
+    r.tool_calls.push_back(*t.tool_call);
+    r.tool_calls.back().id = fmt::format("{}{}", call_prefix, t.seq);
+  }
+  r.finish = t.finish;
+  r.usage = llm::Usage{t.prompt_tokens, t.completion_tokens, 0, 0};
+  return r;
+}
+
 }  // namespace sluice::chaos
