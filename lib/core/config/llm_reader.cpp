@@ -219,7 +219,7 @@ void read_target(const toml::node& n, std::string path, const TableReader& owner
 void read_model(const toml::table& t, std::size_t i, Config& c, Problems& p) {
   TableReader r(t, fmt::format("models[{}]", i), "in [[models]]",
                 {"name", "targets", "strategy", "fallbacks", "context_fallback", "cooldown",
-                 "cooldown_failures", "attempts"},
+                 "cooldown_failures", "attempts", "context", "inject", "limits"},
                 p);
   ModelAlias m;
   m.pos = p.pos(r.where());
@@ -260,6 +260,9 @@ void read_model(const toml::table& t, std::size_t i, Config& c, Problems& p) {
   r.duration("cooldown", m.cooldown, true);
   r.integer("cooldown_failures", m.cooldown_failures, 1, 1000);
   r.integer("attempts", m.attempts, 1, 10);
+  read_context(r, m.context);
+  read_injections(r, m.inject);
+  read_limits(r, m.limits, {}, nullptr, nullptr);
   c.models.push_back(std::move(m));
 }
 
@@ -284,10 +287,18 @@ void read_price(const toml::table& t, std::size_t i, Config& c, Problems& p) {
 void read_llm_route(const TableReader& route, Route& out) {
   const toml::table* t = route.table("llm");
   if (!t) return;
-  TableReader r(*t, route.path_of("llm"), "in [routes.llm]", {"cache", "log_bodies", "models"},
+  TableReader r(*t, route.path_of("llm"), "in [routes.llm]",
+                {"cache", "log_bodies", "models", "context", "sessions", "inject", "limits",
+                 "require_key"},
                 route.problems());
   LlmRoute llm;
   r.boolean("log_bodies", llm.log_bodies);
+  r.boolean("require_key", llm.require_key);
+  read_context(r, llm.context);
+  read_sessions(r, llm.sessions);
+  read_injections(r, llm.inject);
+  read_limits(r, llm.limits, {"reserve_output", "cut_streams"}, &llm.reserve_output,
+              &llm.cut_streams);
   read_string_list(r, "models", llm.models, "\"gpt\"");
   if (const toml::table* ct = r.table("cache")) {
     TableReader cr(*ct, r.path_of("cache"), "in [routes.llm.cache]",
@@ -389,6 +400,7 @@ nlohmann::json llm_route_json(const LlmRoute& r) {
     j["cache"] = {{"max_entries", r.cache.max_entries},
                   {"max_bytes", format_size(r.cache.max_bytes)},
                   {"ttl", format_duration(r.cache.ttl)}};
+  llm_policy_route_json(r, j);
   return j;
 }
 
@@ -425,6 +437,7 @@ void llm_json(const Config& c, nlohmann::json& out) {
               {"cooldown_failures", m.cooldown_failures}};
     if (!m.context_fallback.empty()) j["context_fallback"] = m.context_fallback;
     if (m.attempts) j["attempts"] = m.attempts;
+    llm_policy_model_json(m, j);
     out["models"].push_back(std::move(j));
   }
   if (!c.prices.empty()) out["prices"] = json::array();
@@ -434,6 +447,7 @@ void llm_json(const Config& c, nlohmann::json& out) {
     if (pr.cache_write >= 0) j["cache_write"] = pr.cache_write;
     out["prices"].push_back(std::move(j));
   }
+  llm_policy_json(c, out);
 }
 
 }  // namespace sluice::config::detail

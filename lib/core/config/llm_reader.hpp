@@ -36,4 +36,19 @@ void check_llm(const Config& c, Problems& p);
 nlohmann::json llm_route_json(const LlmRoute& r);
 void llm_json(const Config& c, nlohmann::json& out);
 
+// llm_policy_reader.cpp: context, inject, limits and sessions tables inside [routes.llm] and
+// [[models]]; [[keys]] and [store]; their cross-checks and /admin/config forms.
+void read_context(const TableReader& owner, std::optional<ContextPolicy>& out);
+void read_injections(const TableReader& owner, std::vector<Injection>& out);
+// `extra` names the keys the owner's limits table takes besides rpm and tpm.
+void read_limits(const TableReader& owner, LlmLimits& out, std::vector<std::string_view> extra,
+                 bool* reserve_output, bool* cut_streams);
+void read_sessions(const TableReader& owner, SessionsConfig& out);
+void read_keys(const TableReader& root, Config& c);
+void read_store(const TableReader& root, Config& c);
+void check_llm_policy(const Config& c, Problems& p);
+void llm_policy_route_json(const LlmRoute& r, nlohmann::json& j);
+void llm_policy_model_json(const ModelAlias& m, nlohmann::json& j);
+void llm_policy_json(const Config& c, nlohmann::json& out);
+
 }  // namespace sluice::config::detail

@@ -573,7 +573,7 @@ void check_addresses(const std::vector<Address>& addresses, Problems& p) {
 void read_document(const toml::table& doc, Config& c, Problems& p) {
   TableReader root(doc, "", "at the top level",
                    {"server", "admin", "log", "listeners", "routes", "clusters", "providers",
-                    "models", "prices"},
+                    "models", "prices", "keys", "store"},
                    p);
   Refs refs;
   read_server(root, c.server);
@@ -592,6 +592,8 @@ void read_document(const toml::table& doc, Config& c, Problems& p) {
     refs.clusters.push_back({pv.name, pv.at, pv.path});
   detail::read_models(root, c);
   detail::read_prices(root, c);
+  detail::read_keys(root, c);
+  detail::read_store(root, c);
   if (const toml::array* arr = doc["listeners"].as_array();
       !root.has("listeners") || (arr && arr->empty()))
     p.add(pos_of(root, "listeners"), "listeners", "at least one listener is required",
@@ -603,6 +605,7 @@ void read_document(const toml::table& doc, Config& c, Problems& p) {
   check_references(refs.route_clusters, refs.clusters, "cluster", "[[clusters]]", p);
   check_addresses(refs.addresses, p);
   detail::check_llm(c, p);
+  detail::check_llm_policy(c, p);
 }
 
 std::string syntax_hint(std::string_view description) {

@@ -77,11 +77,61 @@ struct ResponseCacheConfig {
   Duration ttl = 5min;
 };
 
+// The context-window policy of a route or alias: what to do with a prompt that would not fit.
+enum class ContextStrategy { reject, truncate_oldest, middle_out, summarize };
+std::string_view to_string(ContextStrategy s);
+
+struct ContextPolicy {
+  ContextStrategy strategy = ContextStrategy::truncate_oldest;
+  // The window in tokens; unset: the smallest context_window among the alias's targets (no
+  // policy applies to an alias without one).
+  std::optional<std::int64_t> window;
+  // Output tokens kept free when the request sets no max_tokens (it is reserved when it does).
+  std::int64_t reserve_output = 1024;
+  // summarize: the alias that writes the summary, its limits, and what to do when it fails.
+  std::string summarizer;
+  Duration summary_timeout = 10s;
+  std::int64_t summary_max_tokens = 512;
+  bool summary_fallback_truncate = true;  // false: a failed summary answers the reject 400
+  SourcePos pos;
+};
+
+// Instructions added to every request of a route, alias or key. Text may use {{date}},
+// {{datetime}}, {{route}}, {{model}}, {{key}} and {{key.<metadata name>}}.
+struct Injection {
+  enum class Role { system, user };
+  enum class Position { prepend, append };
+  Role role = Role::system;
+  Position position = Position::append;
+  std::string text;
+};
+
+// Requests and tokens per minute; 0: no limit.
+struct LlmLimits {
+  std::uint64_t rpm = 0;
+  std::uint64_t tpm = 0;
+};
+
+// [routes.llm.sessions]: server-side conversations, keyed by the x-sluice-session header.
+struct SessionsConfig {
+  bool enabled = false;
+  Duration ttl = 24h;
+  std::uint32_t max_messages = 1000;
+  std::uint64_t max_bytes = 4ull << 20;
+};
+
 struct LlmRoute {
   ResponseCacheConfig cache;
   bool log_bodies = false;  // prompt and completion text in the access log, redacted
   // Aliases this route serves; empty: every [[models]] alias.
   std::vector<std::string> models;
+  std::optional<ContextPolicy> context;  // for aliases without their own
+  SessionsConfig sessions;
+  std::vector<Injection> inject;
+  LlmLimits limits;
+  bool reserve_output = false;  // TPM: reserve max_tokens at admission
+  bool cut_streams = false;     // TPM: end a stream whose output runs past the limit
+  bool require_key = false;     // refuse requests without a virtual key
 };
 
 struct Route {
@@ -185,7 +235,31 @@ struct ModelAlias {
   std::uint32_t cooldown_failures = 3;
   Duration cooldown = 30s;
   std::uint32_t attempts = 0;  // tries per target before moving on (0: 1, 2 for 529)
+  std::optional<ContextPolicy> context;
+  std::vector<Injection> inject;
+  LlmLimits limits;
   SourcePos pos;
+};
+
+// [[keys]]: a virtual key clients send as their API key (Authorization: Bearer or x-api-key).
+// Only its SHA-256 is written down.
+struct VirtualKey {
+  std::string name;
+  std::string sha256;                  // lower-case hex, 64 digits
+  std::vector<std::string> models;     // allowed aliases; empty: all
+  std::map<std::string, std::string> metadata;
+  LlmLimits limits;
+  double budget_daily_usd = 0;    // 0: none
+  double budget_monthly_usd = 0;  // 0: none
+  std::vector<Injection> inject;
+  SourcePos pos;
+};
+
+// [store]: where state that outlives a request lives.
+struct Store {
+  enum class Kind { memory, sqlite };
+  Kind kind = Kind::memory;
+  std::string path;  // sqlite
 };
 
 // [[prices]]: overrides the shipped price table (USD per million tokens).
@@ -206,6 +280,8 @@ struct Config {
   std::vector<Provider> providers;
   std::vector<ModelAlias> models;
   std::vector<PriceOverride> prices;
+  std::vector<VirtualKey> keys;
+  Store store;
 };
 
 }  // namespace sluice::config
