@@ -64,6 +64,15 @@ std::string utc_date(std::int64_t ms) {
                      static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
 }
 
+std::string utc_timestamp(std::int64_t ms) {
+  std::int64_t in_day = ms - utc_day_start(ms);
+  std::int64_t s = in_day / 1000, frac = in_day % 1000;
+  std::string out =
+      fmt::format("{}T{:02}:{:02}:{:02}", utc_date(ms), s / 3600, s / 60 % 60, s % 60);
+  if (frac) out += fmt::format(".{:03}", frac);
+  return out + "Z";
+}
+
 Result<std::int64_t> parse_utc_time(std::string_view text) {
   int y = 0, mo = 0, d = 0;
   if (!digits(text, 0, 4, y) || text.size() < 10 || text[4] != '-' || !digits(text, 5, 2, mo) ||

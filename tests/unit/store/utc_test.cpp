@@ -13,6 +13,8 @@ constexpr std::int64_t kLeap = 1709212455678;
 
 TEST_CASE("UTC day and month boundaries", "[store][utc]") {
   CHECK(utc_date(kLeap) == "2024-02-29");
+  CHECK(utc_timestamp(kLeap) == "2024-02-29T13:14:15.678Z");
+  CHECK(utc_timestamp(utc_day_start(kLeap)) == "2024-02-29T00:00:00Z");
   CHECK(utc_day_start(kLeap) == 1709164800000);
   CHECK(next_utc_day(kLeap) == 1709164800000 + kDay);
   CHECK(utc_date(next_utc_day(kLeap)) == "2024-03-01");

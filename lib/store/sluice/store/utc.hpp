@@ -17,6 +17,8 @@ std::int64_t next_utc_month(std::int64_t ms);  // 00:00 UTC on the first of the 
 
 // "2025-03-07"
 std::string utc_date(std::int64_t ms);
+// "2025-03-07T12:30:00Z", with ".250" when the milliseconds are not zero.
+std::string utc_timestamp(std::int64_t ms);
 
 // "2025-03-07" (UTC midnight) or an RFC 3339 timestamp ("2025-03-07T12:30:00Z",
 // "2025-03-07T12:30:00.250+02:00"), as unix ms.
