@@ -9,7 +9,7 @@ SLUICE := build/release/cmd/sluice
 # Build and test dependencies. bench adds BENCH_PACKAGES.
 PACKAGES := build-essential cmake ninja-build ccache pkg-config python3 curl \
   libboost-dev libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libfmt-dev catch2 \
-  libnghttp2-dev libpcre2-dev libsimdjson-dev prometheus
+  libnghttp2-dev libpcre2-dev libsimdjson-dev libsqlite3-dev prometheus
 BENCH_PACKAGES := nginx haproxy wrk
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -15,6 +15,7 @@ void add_chaos(CLI::App& app);
 void add_probe(CLI::App& app);
 void add_diagnose(CLI::App& app);
 void add_tokens(CLI::App& app);
+void add_usage(CLI::App& app);
 void add_version(CLI::App& app);
 
 }  // namespace sluice::cmd

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   sluice::cmd::add_probe(app);
   sluice::cmd::add_diagnose(app);
   sluice::cmd::add_tokens(app);
+  sluice::cmd::add_usage(app);
   sluice::cmd::add_version(app);
   // CLI11 would only say "A subcommand is required" for a mistyped command.
   if (argc > 1 && argv[1][0] != '-' &&

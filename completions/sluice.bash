@@ -18,7 +18,7 @@ _sluice() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
         case $w in
-            -c|--config|--listen|--to|--admin|--workers|--access-log|--log-level|--format|--report|--seed|--sluice|--control)
+            -c|--config|--listen|--to|--admin|--workers|--access-log|--log-level|--format|--report|--seed|--sluice|--control|--db|--by|--since|--until)
                 [[ ${COMP_WORDS[i+1]} == = ]] && ((i++))
                 ((i++)); continue ;;
             -m|--model|--encoding|-f|--file|-e|--expect|-X|--method|-H|--header|-d|--body|--max-redirects|--http-version|--cacert|--cert|--key|--key-password-env|--sni|--service|--send|--receive|--probe-timeout|--connect-timeout|--repeat|--interval|--timeout|--success-threshold|--concurrency|-a|--slow|--cert-warning)
@@ -38,7 +38,7 @@ _sluice() {
 
     case $cmd in
         "")
-            COMPREPLY=($(compgen -W "serve config chaos probe diagnose tokens version -h --help --version" -- "$cur"))
+            COMPREPLY=($(compgen -W "serve config chaos probe diagnose tokens usage version -h --help --version" -- "$cur"))
             ;;
         serve)
             case $prev in
@@ -230,6 +230,21 @@ _sluice() {
                 return 0
             fi
             COMPREPLY=($(compgen -W "-h --help -c --config -a --admin --timeout --concurrency --slow --cert-warning --format --report" -- "$cur"))
+            ;;
+        usage)
+            case $prev in
+                --db|-c|--config)
+                    _sluice_files "$cur"; return 0 ;;
+                --by)
+                    COMPREPLY=($(compgen -W "key model day alias provider" -- "$cur")); return 0 ;;
+                --since|--until)
+                    COMPREPLY=($(compgen -W "1d 7d 30d 12h $(date -u +%Y-%m-01 2>/dev/null)" -- "$cur")); return 0 ;;
+                --key)
+                    return 0 ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json csv" -- "$cur")); return 0 ;;
+            esac
+            COMPREPLY=($(compgen -W "-h --help --db -c --config --by --since --until --key --format" -- "$cur"))
             ;;
         version)
             COMPREPLY=($(compgen -W "-h --help" -- "$cur"))

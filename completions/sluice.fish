@@ -2,7 +2,7 @@
 # vendor completions directory). Mirrors the CLI11 definitions in cmd/.
 
 function __sluice_no_command
-    not __fish_seen_subcommand_from serve config chaos probe diagnose tokens version
+    not __fish_seen_subcommand_from serve config chaos probe diagnose tokens usage version
 end
 
 function __sluice_config_needs_command
@@ -38,6 +38,7 @@ complete -c sluice -n __sluice_no_command -a chaos -d 'Run chaos drills, or thei
 complete -c sluice -n __sluice_no_command -a probe -d 'Probe HTTP(S), TCP, gRPC and DNS targets'
 complete -c sluice -n __sluice_no_command -a diagnose -d 'Explain why there is no healthy upstream'
 complete -c sluice -n __sluice_no_command -a tokens -d 'Count tokens exactly, as the providers bill them'
+complete -c sluice -n __sluice_no_command -a usage -d 'Sum the usage ledger by key, model, day, alias or provider'
 complete -c sluice -n __sluice_no_command -a version -d 'Print the version and build details'
 
 # sluice serve
@@ -159,3 +160,14 @@ complete -c sluice -n $tokens_count -l chat -d 'The input is a chat-completions 
 complete -c sluice -n $tokens_count -l format -x -a 'text json' -d 'Output: the count alone, or JSON details'
 complete -c sluice -n $tokens_count -l ids -d 'With --format json: list the token ids'
 complete -c sluice -n $tokens_count -F
+
+# sluice usage
+set -l usage '__fish_seen_subcommand_from usage'
+complete -c sluice -n $usage -s h -l help -d 'Print the options and exit'
+complete -c sluice -n $usage -l db -r -F -d "The ledger: the gateway's [store] path"
+complete -c sluice -n $usage -s c -l config -r -F -d 'Read the ledger path from this config'
+complete -c sluice -n $usage -l by -x -a 'key model day alias provider' -d 'Grouping (default key)'
+complete -c sluice -n $usage -l since -x -a '1d 7d 30d 12h' -d 'From a UTC date, RFC 3339 time or duration ago'
+complete -c sluice -n $usage -l until -x -d 'Before a UTC date, RFC 3339 time or duration ago'
+complete -c sluice -n $usage -l key -x -d 'Only this virtual key'
+complete -c sluice -n $usage -l format -x -a 'text json csv' -d 'Output: a table, JSON or CSV'
