@@ -8,7 +8,7 @@ namespace {
 
 using Json = nlohmann::json;
 
-Error bad(std::string where, std::string_view what) {
+Error bad(std::string_view where, std::string_view what) {
   return make_error(ErrorKind::protocol, ErrorSource::downstream,
                     fmt::format("{}: {}", where, what));
 }
@@ -29,13 +29,10 @@ std::string drop_final_period(std::string_view s) {
   return std::string(s);
 }
 
-struct MessageResult {
-  std::size_t tokens = 0;
-  bool estimate = false;
-};
+}  // namespace
 
-Result<MessageResult> count_message(const Json& m, const std::string& where, const Tokenizer& tok,
-                                    const ChatRules& rules) {
+Result<MessageCount> count_chat_message(const Json& m, std::string_view where, const Tokenizer& tok,
+                                        const ChatRules& rules) {
   if (!m.is_object()) return bad(where, "expected an object");
   long long n = rules.per_message;
   bool estimate = false;
@@ -86,14 +83,14 @@ Result<MessageResult> count_message(const Json& m, const std::string& where, con
       n += static_cast<long long>(tok.count(value.get_ref<const std::string&>()));
       if (key == "name") n += rules.per_name;
     } else if (key == "content" && !value.is_null()) {
-      return bad(where + ".content", "expected a string, an array of parts or null");
+      return bad(fmt::format("{}.content", where), "expected a string, an array of parts or null");
     }
   }
-  return MessageResult{static_cast<std::size_t>(std::max(0LL, n)), estimate};
+  return MessageCount{static_cast<std::size_t>(std::max(0LL, n)), estimate};
 }
 
-Result<std::size_t> count_tools(const Json& tools, const std::string& where, const Tokenizer& tok,
-                                const ToolRules& r) {
+Result<std::size_t> count_tool_definitions(const Json& tools, std::string_view where,
+                                           const Tokenizer& tok, const ToolRules& r) {
   if (!tools.is_array()) return bad(where, "expected an array");
   if (tools.empty()) return std::size_t{0};
   long long n = 0;
@@ -136,8 +133,6 @@ Result<std::size_t> count_tools(const Json& tools, const std::string& where, con
   return static_cast<std::size_t>(std::max(0LL, n));
 }
 
-}  // namespace
-
 ChatRules chat_rules_for(std::string_view model, Encoding e) {
   ChatRules r;
   if (model.find("gpt-3.5-turbo-0301") != std::string_view::npos) {
@@ -177,7 +172,7 @@ Result<ChatCount> count_chat(const nlohmann::json& request, const Tokenizer& tok
         continue;
       }
     }
-    auto r = count_message(m, fmt::format("messages[{}]", i), tok, rules);
+    auto r = count_chat_message(m, fmt::format("messages[{}]", i), tok, rules);
     if (!r) return r.error();
     mt.tokens = r->tokens;
     out.estimate = out.estimate || r->estimate;
@@ -189,7 +184,7 @@ Result<ChatCount> count_chat(const nlohmann::json& request, const Tokenizer& tok
   for (const char* key : {"tools", "functions"}) {
     auto t = request.find(key);
     if (t == request.end() || t->is_null()) continue;
-    auto n = count_tools(*t, key, tok, rules.tools);
+    auto n = count_tool_definitions(*t, key, tok, rules.tools);
     if (!n) return n.error();
     out.tools += *n;
   }

@@ -1,4 +1,5 @@
-// Text helpers shared by the reporters: UTF-8 decoding and repair, and XML escaping (JUnit).
+// Text helpers shared by the reporters: UTF-8 decoding and repair, XML escaping (JUnit) and
+// JSON string escaping (bodies spliced without a JSON tree).
 #pragma once
 
 #include <string>
@@ -36,5 +37,8 @@ std::string decode_utf8_whatwg(std::string_view s);
 // C0 controls, surrogates, U+FFFE/U+FFFF) are dropped and invalid UTF-8 becomes U+FFFD. In an
 // attribute, tabs and line breaks are written as character references so parsers keep them.
 std::string xml_escape(std::string_view s, bool attribute);
+// s as a quoted JSON string literal ("..."), escaped as nlohmann's dump escapes it (quote,
+// backslash, C0 controls); invalid UTF-8 becomes U+FFFD, as dump's error_handler_t::replace does.
+std::string json_escape_string(std::string_view s);
 
 }  // namespace sluice::text

@@ -62,6 +62,21 @@ struct ChatCount {
   std::size_t cache_hits = 0;
 };
 
+// One message of a chat-completions request (everything but the reply priming), as count_chat
+// counts it; the context window counts raw messages with it too. where names the message in
+// errors ("messages[2]").
+struct MessageCount {
+  std::size_t tokens = 0;
+  bool estimate = false;  // an image (or an uncounted part) was estimated
+};
+Result<MessageCount> count_chat_message(const nlohmann::json& message, std::string_view where,
+                                        const Tokenizer& tok, const ChatRules& rules);
+
+// Tool (or legacy function) definitions: an array of {"type":"function","function":{...}} or of
+// bare functions ({"name","description","parameters"}).
+Result<std::size_t> count_tool_definitions(const nlohmann::json& tools, std::string_view where,
+                                           const Tokenizer& tok, const ToolRules& rules);
+
 // Counts request (a chat-completions request: "messages", optional "tools" or "functions").
 // cache may be null. Errors name the offending field ("messages[2].content: ...").
 Result<ChatCount> count_chat(const nlohmann::json& request, const Tokenizer& tok,
