@@ -24,9 +24,10 @@ class HandlerAdapter final : public HandlerIo {
     std::string_view t = x_.target;
     auto q = t.find('?');
     if (q != std::string_view::npos) query_ = t.substr(q + 1);
+    pin_head(s.req_.head());
   }
 
-  const net::MessageHead& head() const override { return s_.req_.head(); }
+  const net::MessageHead& head() const override { return head_; }
   std::string_view path() const override { return x_.path; }
   std::string_view query() const override { return query_; }
   const std::string& request_id() const override { return x_.request_id; }
@@ -229,8 +230,42 @@ class HandlerAdapter final : public HandlerIo {
     co_return true;
   }
 
+  // The parsed head's views point into the session's read buffer, which read_body reuses (and
+  // may reallocate) for the body: the handler gets a copy that owns its bytes.
+  void pin_head(const net::MessageHead& h) {
+    std::size_t n = h.method.size() + h.target.size() + h.reason.size();
+    for (const auto& f : h.fields) n += f.name.size() + f.value.size();
+    head_bytes_.reserve(n);
+    auto keep = [this](std::string_view v) {
+      std::size_t at = head_bytes_.size();
+      head_bytes_.append(v);
+      return at;
+    };
+    head_ = h;
+    // Offsets first: views are taken once every byte is in place (no reallocation after).
+    std::vector<std::pair<std::size_t, std::size_t>> at;
+    at.reserve(3 + 2 * h.fields.size());
+    for (std::string_view v : {h.method, h.target, h.reason}) at.emplace_back(keep(v), v.size());
+    for (const auto& f : h.fields) {
+      at.emplace_back(keep(f.name), f.name.size());
+      at.emplace_back(keep(f.value), f.value.size());
+    }
+    auto view = [&](std::size_t i) {
+      return std::string_view(head_bytes_).substr(at[i].first, at[i].second);
+    };
+    head_.method = view(0);
+    head_.target = view(1);
+    head_.reason = view(2);
+    for (std::size_t i = 0; i < head_.fields.size(); ++i) {
+      head_.fields[i].name = view(3 + 2 * i);
+      head_.fields[i].value = view(4 + 2 * i);
+    }
+  }
+
   Session& s_;
   Session::Exchange& x_;
+  std::string head_bytes_;
+  net::MessageHead head_;
   std::string_view query_;
   bool chunked_ = true;
 };
