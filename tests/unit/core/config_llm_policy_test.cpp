@@ -70,7 +70,7 @@ path = "/tmp/x.db"
                                         kHash)),
                        "s.toml");
   REQUIRE(r);
-  const auto& llm = *(*r)->routes[0].llm;
+  const auto& llm = *r->routes[0].llm;
   REQUIRE(llm.context);
   CHECK(llm.context->strategy == ContextStrategy::summarize);
   CHECK(llm.context->summarizer == "small");
@@ -89,8 +89,8 @@ path = "/tmp/x.db"
   CHECK(llm.reserve_output);
   CHECK(llm.cut_streams);
   CHECK(llm.require_key);
-  REQUIRE((*r)->keys.size() == 1);
-  const auto& k = (*r)->keys[0];
+  REQUIRE(r->keys.size() == 1);
+  const auto& k = r->keys[0];
   CHECK(k.name == "team-a");
   CHECK(k.sha256 == kHash);
   CHECK(k.models == std::vector<std::string>{"gpt"});
@@ -100,8 +100,8 @@ path = "/tmp/x.db"
   CHECK(k.limits.tpm == 0);
   CHECK(k.budget_daily_usd == 1.5);
   CHECK(k.budget_monthly_usd == 20);
-  CHECK((*r)->store.kind == Store::Kind::sqlite);
-  CHECK((*r)->store.path == "/tmp/x.db");
+  CHECK(r->store.kind == Store::Kind::sqlite);
+  CHECK(r->store.path == "/tmp/x.db");
 }
 
 TEST_CASE("config: a model's own context and limits", "[config]") {
@@ -111,7 +111,7 @@ limits = { tpm = 500 }
 inject = [{ text = "Today is {{date}}." }])"),
       "s.toml");
   REQUIRE(r);
-  const auto& m = (*r)->models[0];
+  const auto& m = r->models[0];
   REQUIRE(m.context);
   CHECK(m.context->strategy == ContextStrategy::middle_out);
   CHECK_FALSE(m.context->window);
@@ -120,8 +120,8 @@ inject = [{ text = "Today is {{date}}." }])"),
   REQUIRE(m.inject.size() == 1);
   CHECK(m.inject[0].role == Injection::Role::system);
   CHECK(m.inject[0].position == Injection::Position::append);
-  CHECK_FALSE((*r)->routes[0].llm->sessions.enabled);
-  CHECK((*r)->store.kind == Store::Kind::memory);
+  CHECK_FALSE(r->routes[0].llm->sessions.enabled);
+  CHECK(r->store.kind == Store::Kind::memory);
 }
 
 TEST_CASE("config: policy errors name the key and say how to fix it", "[config]") {

@@ -369,7 +369,7 @@ TEST_CASE("config error: unknown key without a close match lists the valid keys"
   CHECK(errors_with_listener("verbose = true\n") ==
         "sluice.toml:1:1: verbose: unknown key (hint: valid keys at the top level are: "
         "\"server\", \"admin\", \"log\", \"listeners\", \"routes\", \"clusters\", "
-        "\"providers\", \"models\", \"prices\")");
+        "\"providers\", \"models\", \"prices\", \"keys\", \"store\")");
 }
 
 TEST_CASE("config error: durations", "[config][errors]") {
