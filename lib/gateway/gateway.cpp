@@ -162,6 +162,8 @@ struct Gateway::Impl {
   AdminResponse handle_admin(const std::string& method, const std::string& target) {
     std::string_view path = target_path(target);
     if (path.starts_with("/admin/upstreams")) return upstreams_admin(method, path);
+    if (path == "/admin/sessions" || path.starts_with("/admin/sessions/"))
+      return handlers_admin(method, target);
     if (method != "GET" && method != "HEAD")
       return {405, "text/plain; charset=utf-8", "method not allowed\n"};
     if (path == "/live") return {200, "text/plain; charset=utf-8", "live\n"};
@@ -184,6 +186,29 @@ struct Gateway::Impl {
     }
     return {404, "text/plain; charset=utf-8",
             "not found; try /metrics, /ready, /live, /admin/config or /admin/upstreams\n"};
+  }
+
+  // /admin/sessions[/ID]: the LLM routes' server-side sessions. A DELETE removes the session
+  // from every route that has it.
+  AdminResponse handlers_admin(const std::string& method, std::string_view target) {
+    std::string_view path = target_path(target);
+    auto q = target.find('?');
+    std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
+    auto rt = shared.load();
+    std::optional<AdminResponse> found, last;
+    for (std::size_t i = 0; i < rt->config().routes.size(); ++i) {
+      const auto& r = rt->route(i);
+      if (!r.handler) continue;
+      auto resp = r.handler->admin(method, path, query);
+      if (!resp) continue;
+      if (resp->status < 300 && !found) found = resp;
+      last = resp;
+      if (found && method != "DELETE") break;
+    }
+    if (found) return *found;
+    if (last) return *last;
+    return {404, "text/plain; charset=utf-8",
+            "no LLM route keeps sessions (hint: [routes.llm.sessions] enabled = true)\n"};
   }
 
   // GET /admin/upstreams[/CLUSTER]; POST /admin/upstreams/CLUSTER/ENDPOINT/drain|undrain.

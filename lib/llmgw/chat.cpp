@@ -60,7 +60,11 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 ChatExchange::ChatExchange(const LlmRoute& route, gateway::HandlerIo& io, llm::WireFormat ingress)
-    : route_(route), io_(io), ingress_(ingress), start_(std::chrono::steady_clock::now()) {}
+    : route_(route),
+      io_(io),
+      policy_(route, io, ingress),
+      ingress_(ingress),
+      start_(std::chrono::steady_clock::now()) {}
 
 bool ChatExchange::ensure_parsed() {
   if (req_) return true;
@@ -79,10 +83,10 @@ bool ChatExchange::ensure_parsed() {
   return true;
 }
 
-net::awaitable<void> ChatExchange::run() {
-  if (!co_await io_.read_body(body_)) co_return;
+bool ChatExchange::read_request() {
   // The model and stream flag: a scan for OpenAI clients (the body may pass through as it is),
   // a full parse for Anthropic ones (their body is always translated).
+  req_.reset();
   bool parsed_ok = true;
   if (ingress_ == llm::WireFormat::openai) {
     auto scan = scan_openai_request(body_);
@@ -105,12 +109,25 @@ net::awaitable<void> ChatExchange::run() {
     parsed_ok = false;
   }
   if (parsed_ok && (stream_ || route_.route().llm->log_bodies)) parsed_ok = ensure_parsed();
-  if (!parsed_ok) {
+  if (parsed_ok && req_) include_usage_ = req_->include_usage;
+  return parsed_ok;
+}
+
+net::awaitable<void> ChatExchange::run() {
+  if (!co_await io_.read_body(body_)) co_return;
+  if (auto refused = policy_.identify()) {
+    status_ = refused->status;
+    co_await send_llm_error(io_, ingress_, refused->status, refused->type,
+                            std::move(refused->message), std::move(refused->headers));
+    finish(refused->type);
+    co_return;
+  }
+  if (!read_request()) {
+    status_ = 400;
     co_await send_llm_error(io_, ingress_, 400, "invalid_request_error", parse_error_);
     finish("invalid_request_error");
     co_return;
   }
-  if (req_) include_usage_ = req_->include_usage;
   alias_ = route_.find_alias(client_model_);
   if (!alias_) {
     std::string known;
@@ -121,8 +138,25 @@ net::awaitable<void> ChatExchange::run() {
     // conditional expression twice there, aborting the process on every unknown model.
     std::string message = fmt::format("the model \"{}\" is not served here; the aliases are: {}",
                                       client_model_, known);
+    status_ = 404;
     co_await send_llm_error(io_, ingress_, 404, "model_not_found", std::move(message));
     finish("model_not_found");
+    co_return;
+  }
+  auto refused = co_await policy_.prepare(body_, *alias_, client_model_);
+  if (refused) {
+    status_ = refused->status;
+    auto headers = std::move(refused->headers);
+    for (auto& h : policy_.headers()) headers.push_back(std::move(h));
+    co_await send_llm_error(io_, ingress_, refused->status, refused->type,
+                            std::move(refused->message), std::move(headers));
+    finish(refused->type);
+    co_return;
+  }
+  if (policy_.rewrote() && !read_request()) {
+    status_ = 400;
+    co_await send_llm_error(io_, ingress_, 400, "invalid_request_error", parse_error_);
+    finish("invalid_request_error");
     co_return;
   }
 
@@ -188,6 +222,7 @@ net::awaitable<void> ChatExchange::answer_failure(const TargetWalker& walk) {
                     "failures; the first is available again in {} s",
                     alias_->cfg->name, secs),
         std::move(headers));
+    status_ = 429;
     finish("cooling_down");
     co_return;
   }
@@ -199,7 +234,8 @@ net::awaitable<void> ChatExchange::answer_failure(const TargetWalker& walk) {
     body["error"]["request_id"] = io_.request_id();
   io_.note_error("llm_provider_error");
   std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  co_await io_.respond(llm::client_status(err), headers, text);
+  status_ = llm::client_status(err);
+  co_await io_.respond(status_, headers, text);
   finish(err.type.empty() ? std::string(llm::to_string(err.kind)) : err.type);
 }
 
@@ -210,6 +246,7 @@ std::vector<Header> ChatExchange::trace_headers() const {
   h.push_back({"x-sluice-attempts", std::to_string(attempts_)});
   h.push_back({"x-sluice-fallbacks", std::to_string(hops_)});
   if (!cache_status_.empty()) h.push_back({"x-sluice-cache", cache_status_});
+  for (auto& p : policy_.headers()) h.push_back(std::move(p));
   return h;
 }
 
@@ -337,6 +374,7 @@ net::awaitable<ChatExchange::Verdict> ChatExchange::attempt(const TargetRt& t,
   }
   usage_ = parsed->usage;
   if (route_.route().llm->log_bodies) completion_ = parsed->text;
+  if (policy_.wants_reply()) reply_ = *parsed;
   t.state->success(call.ttfb_ms());
   route_.metrics().attempt({p.name(), model, "ok"});
   bool passthrough = ingress_ == llm::WireFormat::openai && p.openai_family();
@@ -418,6 +456,7 @@ void ChatExchange::finish(std::string_view error) {
   r.stream_broken = stream_broken_;
   r.cache = cache_status_;
   route_.metrics().record(r);
+  policy_.complete(usage_, cost, status_, provider_, model_, reply_ ? reply_json() : "");
   if (!io_.logging()) return;
   nlohmann::json f = {{"llm_alias", alias_ ? alias_->cfg->name : client_model_},
                       {"llm_provider", provider_},
@@ -432,6 +471,7 @@ void ChatExchange::finish(std::string_view error) {
   f["llm_cost_usd"] = cost;
   f["llm_cache"] = cache_status_.empty() ? nlohmann::json() : nlohmann::json(cache_status_);
   if (stream_broken_) f["llm_stream_error"] = true;
+  if (!policy_.key_name().empty()) f["llm_key"] = policy_.key_name();
   if (route_.route().llm->log_bodies && req_) {
     std::string prompt;
     for (const auto& s : req_->system) prompt += "[system] " + s.text + "\n";
@@ -445,6 +485,33 @@ void ChatExchange::finish(std::string_view error) {
     f["llm_completion"] = llm::redact(completion_);
   }
   io_.log_fields(std::move(f));
+}
+
+std::string ChatExchange::reply_json() const {
+  nlohmann::json m = {{"role", "assistant"}};
+  if (ingress_ == llm::WireFormat::anthropic) {
+    nlohmann::json content = nlohmann::json::array();
+    if (!reply_->text.empty()) content.push_back({{"type", "text"}, {"text", reply_->text}});
+    for (const auto& c : reply_->tool_calls) {
+      auto input = nlohmann::json::parse(c.arguments.empty() ? "{}" : c.arguments, nullptr, false);
+      if (input.is_discarded()) input = nlohmann::json::object();
+      content.push_back({{"type", "tool_use"}, {"id", c.id}, {"name", c.name}, {"input", input}});
+    }
+    m["content"] = std::move(content);
+  } else {
+    m["content"] = reply_->text.empty() && !reply_->tool_calls.empty()
+                       ? nlohmann::json()
+                       : nlohmann::json(reply_->text);
+    if (!reply_->tool_calls.empty()) {
+      nlohmann::json calls = nlohmann::json::array();
+      for (const auto& c : reply_->tool_calls)
+        calls.push_back({{"id", c.id},
+                         {"type", "function"},
+                         {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+      m["tool_calls"] = std::move(calls);
+    }
+  }
+  return m.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 net::awaitable<void> serve_chat(const LlmRoute& route, gateway::HandlerIo& io,

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "llm_route.hpp"
+#include "request_policy.hpp"
 #include "sluice/gateway/upstream_call.hpp"
 #include "sluice/llm/chat.hpp"
 #include "sluice/llmgw/request_scan.hpp"
@@ -29,6 +30,10 @@ class ChatExchange {
     give_up,      // the request itself is wrong: the client gets the provider's error
   };
   bool ensure_parsed();
+  // The model and stream flag of body_ (a scan or a full parse); false with parse_error_ set.
+  bool read_request();
+  // The assistant's reply in the client's format, for a server-side session.
+  std::string reply_json() const;
   Result<std::string_view> provider_body(const Provider& p, const std::string& model);
   net::awaitable<Verdict> attempt(const TargetRt& t, const AliasRt& alias);
   net::awaitable<Verdict> relay_stream(gateway::UpstreamCall& call, const Provider& p,
@@ -43,6 +48,7 @@ class ChatExchange {
 
   const LlmRoute& route_;
   gateway::HandlerIo& io_;
+  RequestPolicy policy_;
   llm::WireFormat ingress_;
   std::chrono::steady_clock::time_point start_;
   std::string body_;     // the client's request body
@@ -67,6 +73,9 @@ class ChatExchange {
   bool stream_broken_ = false;
   bool head_sent_ = false;  // a stream's response head went to the client
   bool finished_ = false;
+  int status_ = 200;  // the client's status, for the ledger
+  // The reply, for a session (streams collect it from their events).
+  std::optional<llm::ChatResponse> reply_;
 };
 
 }  // namespace sluice::llmgw

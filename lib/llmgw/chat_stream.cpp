@@ -14,6 +14,33 @@ using gateway::CallError;
 using gateway::Header;
 using Kind = llm::StreamEvent::Kind;
 
+namespace {
+
+// Builds the reply a stream delivered, for a server-side session.
+void collect(llm::ChatResponse& r, const llm::StreamEvent& ev) {
+  switch (ev.kind) {
+    case Kind::text:
+      r.text += ev.text;
+      break;
+    case Kind::tool_call_start:
+      if (ev.index >= 0 && static_cast<std::size_t>(ev.index) >= r.tool_calls.size())
+        r.tool_calls.resize(static_cast<std::size_t>(ev.index) + 1);
+      if (ev.index >= 0) {
+        r.tool_calls[static_cast<std::size_t>(ev.index)].id = ev.id;
+        r.tool_calls[static_cast<std::size_t>(ev.index)].name = ev.name;
+      }
+      break;
+    case Kind::tool_call_args:
+      if (ev.index >= 0 && static_cast<std::size_t>(ev.index) < r.tool_calls.size())
+        r.tool_calls[static_cast<std::size_t>(ev.index)].arguments += ev.text;
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
 net::awaitable<ChatExchange::Verdict> ChatExchange::relay_stream(gateway::UpstreamCall& call,
                                                                  const Provider& p,
                                                                  const TargetRt& t,
@@ -31,6 +58,8 @@ net::awaitable<ChatExchange::Verdict> ChatExchange::relay_stream(gateway::Upstre
   bool started = false;
   std::optional<llm::ProviderError> early;  // failed before anything reached the client
   bool client_gone = false;
+  bool limit_cut = false;  // cut_streams: the token limit ran out mid-stream
+  if (policy_.wants_reply()) reply_.emplace();
 
   auto begin = [&]() -> void {
     started = true;
@@ -55,6 +84,9 @@ net::awaitable<ChatExchange::Verdict> ChatExchange::relay_stream(gateway::Upstre
         continue;
       }
       if (!started) begin();
+      if (ev.kind == Kind::text || ev.kind == Kind::tool_call_args)
+        limit_cut = policy_.on_output(ev.text) || limit_cut;
+      if (reply_) collect(*reply_, ev);
       writer.write(ev, out);
     }
     events.clear();
@@ -94,7 +126,24 @@ net::awaitable<ChatExchange::Verdict> ChatExchange::relay_stream(gateway::Upstre
       }
       out.clear();
     }
-    if (call.done()) break;
+    if (call.done() || limit_cut) break;
+  }
+  if (limit_cut && (call.done() || client_gone)) limit_cut = false;
+  if (limit_cut) {
+    call.cancel();
+    llm::StreamEvent ev;
+    ev.kind = Kind::error;
+    ev.error = llm::ProviderError{429,
+                                  ingress_ == llm::WireFormat::anthropic ? "rate_limit_error"
+                                                                         : "rate_limit_exceeded",
+                                  "",
+                                  "the token limit was reached mid-stream; the rest of the "
+                                  "answer was cut (limits.cut_streams)",
+                                  llm::ProviderErrorKind::rate_limit,
+                                  std::nullopt,
+                                  ingress_};
+    writer.write(ev, out);
+    io_.note_error("llm_token_limit");
   }
 
   if (client_gone) {
@@ -149,6 +198,12 @@ net::awaitable<ChatExchange::Verdict> ChatExchange::relay_stream(gateway::Upstre
     client_gone = !wrote;
   }
   if (!client_gone) co_await io_.end_stream();
+  if (limit_cut) {
+    route_.metrics().attempt({p.name(), model, "limit_cut"});
+    t.state->success(call.ttfb_ms());
+    finish("token_limit");
+    co_return Verdict::answered;
+  }
   call.report(stream_broken_);
   if (stream_broken_) {
     route_.metrics().attempt({p.name(), model, "stream"});

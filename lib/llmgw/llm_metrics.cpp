@@ -94,6 +94,28 @@ void LlmMetrics::cooldown(std::string_view provider, std::string_view model) {
   ++cooldowns_[{std::string(provider), std::string(model)}];
 }
 
+void LlmMetrics::limited(std::string_view scope, std::string_view kind) {
+  std::lock_guard lock(mu_);
+  ++limited_[{std::string(scope), std::string(kind)}];
+}
+
+void LlmMetrics::context(std::string_view alias, std::size_t dropped_turns) {
+  std::lock_guard lock(mu_);
+  auto& c = context_[std::string(alias)];
+  ++c.first;
+  c.second += dropped_turns;
+}
+
+void LlmMetrics::summary(std::string_view outcome) {
+  std::lock_guard lock(mu_);
+  ++summaries_[std::string(outcome)];
+}
+
+void LlmMetrics::session_error() {
+  std::lock_guard lock(mu_);
+  ++session_errors_;
+}
+
 void LlmMetrics::write(gateway::MetricFamilies& out) const {
   std::lock_guard lock(mu_);
   auto& tokens = family(out, "gen_ai_client_token_usage", "histogram",
@@ -162,6 +184,48 @@ void LlmMetrics::write(gateway::MetricFamilies& out) const {
                      "sluice_llm_cooldowns_total{{route=\"{}\",gen_ai_provider_name=\"{}\",gen_ai_"
                      "response_model=\"{}\"}} {}\n",
                      esc(route_), esc(k.first), esc(k.second), n);
+  }
+  write_policy(out);
+}
+
+void LlmMetrics::write_policy(gateway::MetricFamilies& out) const {
+  if (!limited_.empty()) {
+    auto& f = family(out, "sluice_llm_limited_total", "counter",
+                     "Requests refused by a request or token limit, by scope (key:, model:, "
+                     "route:) and kind (requests, tokens)");
+    for (const auto& [k, n] : limited_)
+      fmt::format_to(std::back_inserter(f.samples),
+                     "sluice_llm_limited_total{{route=\"{}\",scope=\"{}\",kind=\"{}\"}} {}\n",
+                     esc(route_), esc(k.first), esc(k.second), n);
+  }
+  if (!context_.empty()) {
+    auto& trims = family(out, "sluice_llm_context_trimmed_total", "counter",
+                         "Requests whose conversation was trimmed to the context window");
+    auto& turns = family(out, "sluice_llm_context_dropped_turns_total", "counter",
+                         "Messages dropped from conversations to fit the context window");
+    for (const auto& [alias, c] : context_) {
+      fmt::format_to(std::back_inserter(trims.samples),
+                     "sluice_llm_context_trimmed_total{{route=\"{}\",alias=\"{}\"}} {}\n",
+                     esc(route_), esc(alias), c.first);
+      fmt::format_to(std::back_inserter(turns.samples),
+                     "sluice_llm_context_dropped_turns_total{{route=\"{}\",alias=\"{}\"}} {}\n",
+                     esc(route_), esc(alias), c.second);
+    }
+  }
+  if (!summaries_.empty()) {
+    auto& f = family(out, "sluice_llm_summaries_total", "counter",
+                     "Summaries of dropped turns, by outcome (written, failed)");
+    for (const auto& [k, n] : summaries_)
+      fmt::format_to(std::back_inserter(f.samples),
+                     "sluice_llm_summaries_total{{route=\"{}\",outcome=\"{}\"}} {}\n",
+                     esc(route_), esc(k), n);
+  }
+  if (session_errors_) {
+    auto& f = family(out, "sluice_llm_session_errors_total", "counter",
+                     "Conversation turns that could not be saved to the session store");
+    fmt::format_to(std::back_inserter(f.samples),
+                   "sluice_llm_session_errors_total{{route=\"{}\"}} {}\n", esc(route_),
+                   session_errors_);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "sluice/core/config/load.hpp"
+#include "services.hpp"
 #include "sluice/llmgw/handler.hpp"
 
 namespace sluice::llmgw {
@@ -83,6 +84,22 @@ Result<std::shared_ptr<const LlmRoute>> LlmRoute::build(const config::Config& cf
     r->carried_.targets = std::make_shared<TargetRegistry>();
     r->carried_.metrics = std::make_shared<LlmMetrics>(route.name);
   }
+  auto services = shared_services(cfg);
+  if (!services) return services.error();
+  r->services_ = std::move(*services);
+  r->keys_ = std::make_unique<KeyTable>(cfg.keys);
+  const auto& sc = route.llm->sessions;
+  if (!sc.enabled) {
+    r->carried_.sessions.reset();
+  } else if (!r->carried_.sessions || r->carried_.sessions_config.ttl != sc.ttl ||
+             r->carried_.sessions_config.max_messages != sc.max_messages ||
+             r->carried_.sessions_config.max_bytes != sc.max_bytes ||
+             (previous && previous->services_ != r->services_)) {
+    auto s = open_sessions(cfg.store, sc);
+    if (!s) return s.error();
+    r->carried_.sessions = std::move(*s);
+    r->carried_.sessions_config = sc;
+  }
   const auto& cc = route.llm->cache;
   if (!cc.enabled) {
     r->carried_.cache.reset();
@@ -125,6 +142,12 @@ Result<std::shared_ptr<const LlmRoute>> LlmRoute::build(const config::Config& cf
     if (m.name == "*") r->star_ = r->aliases_.size() - 1;
   }
   return std::shared_ptr<const LlmRoute>(std::move(r));
+}
+
+const AliasRt* LlmRoute::alias_named(std::string_view name) const {
+  for (const auto& a : aliases_)
+    if (a.cfg->name == name) return &a;
+  return nullptr;
 }
 
 const AliasRt* LlmRoute::find_alias(std::string_view model) const {

@@ -15,6 +15,11 @@
 #include "sluice/llmgw/llm_metrics.hpp"
 #include "sluice/llmgw/provider.hpp"
 #include "sluice/llmgw/targets.hpp"
+#include "sluice/llmgw/virtual_keys.hpp"
+
+namespace sluice::store {
+class SessionStore;
+}
 
 namespace sluice::llmgw {
 
@@ -38,7 +43,11 @@ struct Carried {
   std::shared_ptr<TargetRegistry> targets;
   std::shared_ptr<LlmMetrics> metrics;
   std::shared_ptr<llm::ResponseCache> cache;
+  std::shared_ptr<store::SessionStore> sessions;
+  config::SessionsConfig sessions_config;
 };
+
+struct Services;
 
 class LlmRoute final : public gateway::RouteHandler {
  public:
@@ -47,6 +56,9 @@ class LlmRoute final : public gateway::RouteHandler {
                                                        const LlmRoute* previous);
   net::awaitable<void> handle(gateway::HandlerIo& io) const override;
   void write_metrics(gateway::MetricFamilies& out) const override { carried_.metrics->write(out); }
+  // /admin/sessions (session_admin.cpp).
+  std::optional<gateway::AdminResponse> admin(std::string_view method, std::string_view path,
+                                              std::string_view query) const override;
 
   const config::Route& route() const { return *route_; }
   const std::vector<Provider>& providers() const { return providers_; }
@@ -57,6 +69,11 @@ class LlmRoute final : public gateway::RouteHandler {
   LlmMetrics& metrics() const { return *carried_.metrics; }
   llm::ResponseCache* cache() const { return carried_.cache.get(); }
   std::uint64_t max_body_bytes() const { return max_body_bytes_; }
+  const AliasRt* alias_named(std::string_view name) const;
+  const KeyTable& keys() const { return *keys_; }
+  Services& services() const { return *services_; }
+  // Null unless [routes.llm.sessions] is on.
+  store::SessionStore* sessions() const { return carried_.sessions.get(); }
 
  private:
   net::awaitable<void> models(gateway::HandlerIo& io) const;
@@ -68,6 +85,8 @@ class LlmRoute final : public gateway::RouteHandler {
   std::optional<std::size_t> star_;
   llm::PriceTable prices_;
   Carried carried_;
+  std::shared_ptr<Services> services_;
+  std::unique_ptr<KeyTable> keys_;
   std::uint64_t max_body_bytes_ = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,7 @@
 
 #include "sluice/core/config/schema.hpp"
 #include "sluice/core/error.hpp"
+#include "sluice/gateway/admin.hpp"
 #include "sluice/gateway/error_response.hpp"
 #include "sluice/net/asio.hpp"
 #include "sluice/net/http_parser.hpp"
@@ -75,6 +77,13 @@ class RouteHandler {
   virtual net::awaitable<void> handle(HandlerIo& io) const = 0;
   // Adds the route's samples for /metrics (called on the control thread).
   virtual void write_metrics(MetricFamilies& out) const { (void)out; }
+  // An admin request under /admin/sessions (called on the control thread); nullopt when the
+  // route keeps no sessions.
+  virtual std::optional<AdminResponse> admin(std::string_view method, std::string_view path,
+                                             std::string_view query) const {
+    (void)method, (void)path, (void)query;
+    return std::nullopt;
+  }
 };
 
 // Builds the handler of an LLM route. `previous` is the same route's handler in the runtime

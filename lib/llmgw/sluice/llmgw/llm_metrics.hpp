@@ -62,9 +62,16 @@ class LlmMetrics {
   void record(const RequestRecord& r);
   void attempt(const AttemptRecord& a);
   void cooldown(std::string_view provider, std::string_view model);
+  // Policies: a request refused by a limit (kind: requests or tokens), a context trimmed, a
+  // summary (written, failed), a session that could not be saved.
+  void limited(std::string_view scope, std::string_view kind);
+  void context(std::string_view alias, std::size_t dropped_turns);
+  void summary(std::string_view outcome);
+  void session_error();
   void write(gateway::MetricFamilies& out) const;
 
  private:
+  void write_policy(gateway::MetricFamilies& out) const;
   using Key =
       std::tuple<std::string, std::string, std::string, std::string>;  // op, alias, provider, model
   struct Series {
@@ -79,6 +86,10 @@ class LlmMetrics {
   std::map<Key, Series> series_;
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> attempts_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> cooldowns_;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> limited_;
+  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> context_;  // trims, turns
+  std::map<std::string, std::uint64_t> summaries_;
+  std::uint64_t session_errors_ = 0;
 };
 
 }  // namespace sluice::llmgw
