@@ -9,6 +9,10 @@ namespace sluice::cmd {
 
 namespace {
 
+// SHA-256 of "sk-sluice-demo", the demo's virtual key.
+constexpr std::string_view kDemoKeySha256 =
+    "1c590839af894cf25f9a5fe06929af05b377f60efbe55508ef93d251887b9213";
+
 std::unique_ptr<chaos::MockServer> llm_mock(const std::string& name, chaos::LlmProvider p) {
   chaos::LlmMockSpec spec;
   spec.provider = p;
@@ -54,6 +58,11 @@ name = "llm"
 path_prefix = "/v1/"
 [routes.llm]
 cache = {{ ttl = "5m", max_entries = 1000 }}
+# Conversations kept by the gateway (x-sluice-session: ID), in memory.
+sessions = {{ ttl = "1h" }}
+# A conversation too long for its model's window loses its oldest turns, never the system
+# prompt, the newest user turn or half of a tool call.
+context = {{ strategy = "truncate_oldest", reserve_output = 256 }}
 
 [[routes]]
 name = "demo"
@@ -85,9 +94,11 @@ name = "limited"
 kind = "openai"
 base_url = "http://{5}/v1"
 
+# A small window, so that truncation shows after a few turns of a session.
 [[models]]
 name = "demo-openai"
 targets = [{{ provider = "openai", model = "gpt-4o-mini", context_window = 16384 }}]
+context = {{ strategy = "truncate_oldest", window = 300, reserve_output = 100 }}
 
 [[models]]
 name = "demo-anthropic"
@@ -104,9 +115,21 @@ name = "demo-fallback"
 strategy = "weighted"
 targets = [{{ provider = "limited", model = "gpt-4o-mini", weight = 1 }}]
 fallbacks = ["demo-anthropic"]
+
+# The demo virtual key: "sk-sluice-demo" (only its SHA-256 is written here). Requests that
+# present it are limited to 60 requests and 20,000 tokens a minute and $1 a day, on demo-openai.
+[[keys]]
+name = "demo"
+sha256 = "{6}"
+models = ["demo-openai"]
+metadata = {{ team = "demo" }}
+limits = {{ rpm = 60, tpm = 20000 }}
+budget = {{ daily_usd = 1.0 }}
+inject = [{{ role = "system", text = "You are talking to the {{{{key.team}}}} team on {{{{date}}}}." }}]
 )",
                      mocks_[0]->address(), mocks_[1]->address(), mocks_[2]->address(),
-                     mocks_[3]->address(), mocks_[4]->address(), mocks_[5]->address());
+                     mocks_[3]->address(), mocks_[4]->address(), mocks_[5]->address(),
+                     kDemoKeySha256);
 }
 
 void Demo::print_banner(const std::string& gw, const std::string& admin) const {
@@ -133,7 +156,14 @@ void Demo::print_banner(const std::string& gw, const std::string& admin) const {
       "    -d "
       "'{{\"model\":\"demo-fallback\",\"max_tokens\":100,\"messages\":[{{\"role\":\"user\","
       "\"content\":\"hi\"}}]}}'"
-      "   # x-sluice-fallbacks: 1\n",
+      "   # x-sluice-fallbacks: 1\n"
+      "A server-side conversation (send only the new turn; the gateway keeps the history and\n"
+      "trims it to demo-openai's 300-token window), with the demo virtual key:\n"
+      "  curl -si http://{0}/v1/chat/completions -H 'content-type: application/json' \\\n"
+      "    -H 'authorization: Bearer sk-sluice-demo' -H 'x-sluice-session: tour' \\\n"
+      "    -d "
+      "'{{\"model\":\"demo-openai\",\"messages\":[{{\"role\":\"user\",\"content\":\"hi\"}}]}}'"
+      "   # x-sluice-context-*, x-ratelimit-*\n",
       gw, mocks_[0]->address(), mocks_[1]->address());
   if (!admin.empty())
     fmt::print(stderr,
