@@ -137,6 +137,7 @@ std::optional<PolicyRefusal> RequestPolicy::admit(const std::string& body, const
   auto refusal = admission_.admit(tokens, now);
   if (!refusal) {
     admitted_ = true;
+    prompt_debited_ = admission_.limits_tokens() ? prompt_tokens_.value_or(0) : 0;
     return std::nullopt;
   }
   PolicyRefusal r;
@@ -186,16 +187,21 @@ void RequestPolicy::complete(const std::optional<llm::Usage>& usage, double cost
   completed_ = true;
   const TimePoint now = coarse_now();
   if (admitted_ && admission_.limits_tokens()) {
-    // The provider's output count replaces the streamed estimate; an unused reservation goes
-    // back.
+    // The provider's counts replace the gateway's (the prompt counted at admission, the output
+    // as it streamed); an unused reservation goes back. A request no provider answered, with
+    // nothing streamed, consumed no tokens: its prompt goes back too.
+    const bool consumed = usage || output_debited_ > 0 || (status >= 200 && status < 300);
+    std::uint64_t in = usage ? static_cast<std::uint64_t>(std::max<std::int64_t>(0, usage->input))
+                             : (consumed ? prompt_debited_ : 0);
     std::uint64_t out = usage ? static_cast<std::uint64_t>(std::max<std::int64_t>(
                                     0, usage->output))
                               : output_debited_;
-    std::uint64_t charged = std::max(output_debited_, reserved_);
-    if (out > charged)
-      admission_.debit(out - charged, now);
-    else if (charged > out)
-      admission_.credit(charged - out, now);
+    std::uint64_t now_used = in + out;
+    std::uint64_t charged = prompt_debited_ + std::max(output_debited_, reserved_);
+    if (now_used > charged)
+      admission_.debit(now_used - charged, now);
+    else if (charged > now_used)
+      admission_.credit(charged - now_used, now);
   }
   const std::int64_t ms = wall_ms();
   if (key_ && cost_usd > 0) route_.services().budgets.add(key_->name, cost_usd, ms);

@@ -92,8 +92,9 @@ class RequestPolicy {
   std::vector<std::string> session_new_;
   // Limits.
   Admission admission_;
-  std::uint64_t reserved_ = 0;      // max_tokens reserved at admission
-  std::uint64_t output_debited_ = 0;
+  std::uint64_t prompt_debited_ = 0;  // the prompt tokens debited at admission
+  std::uint64_t reserved_ = 0;        // max_tokens reserved at admission
+  std::uint64_t output_debited_ = 0;   // output tokens debited as they streamed
   bool admitted_ = false;
   bool completed_ = false;
   bool rewrote_ = false;
