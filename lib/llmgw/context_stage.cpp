@@ -207,7 +207,7 @@ net::awaitable<std::optional<PolicyRefusal>> RequestPolicy::apply_context(std::s
   const std::size_t note_overhead =
       llm::count_text_message(kSummaryLead, llm::Role::system, tokenizer(), rules);
   if (summarize)
-    b.summary_reserve = scale(note_overhead + static_cast<std::size_t>(pol->summary_max_tokens),
+    b.summary_reserve = scale(note_overhead + static_cast<std::size_t>(summary_budget(*pol, b.window)),
                               count_factor_);
   auto planned = llm::plan_context(turns, b, strategy_of(pol->strategy));
   context_.applied = true;

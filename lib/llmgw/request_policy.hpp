@@ -5,6 +5,7 @@
 // bucket reconciliation, the ledger row, the budget and the session's new messages (complete).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -21,10 +22,17 @@ namespace sluice::llmgw {
 // A refusal the gateway answers itself, in the client's format.
 struct PolicyRefusal {
   int status = 400;
-  std::string type;  // OpenAI error type / code
+  std::string_view type;  // OpenAI error type / code: a static string (the access log keeps it)
   std::string message;
   std::vector<gateway::Header> headers;
 };
+
+// The summary's token budget: summary_max_tokens, but at most a quarter of the window, so a
+// small window keeps room for the conversation.
+inline std::int64_t summary_budget(const config::ContextPolicy& pol, std::size_t window) {
+  return std::min<std::int64_t>(pol.summary_max_tokens,
+                                std::max<std::int64_t>(16, static_cast<std::int64_t>(window / 4)));
+}
 
 class RequestPolicy {
  public:

@@ -88,7 +88,9 @@ net::awaitable<Result<std::string>> RequestPolicy::summarize_prefix(
   std::vector<std::string_view> dropped;
   for (std::size_t i = sys; i < j; ++i)
     if (!unpaired[i]) dropped.push_back(chat.messages[i].json);
-  auto summary = co_await run_summarizer(route_, io_, *summarizer, pol,
+  config::ContextPolicy capped = pol;
+  capped.summary_max_tokens = summary_budget(pol, b.window);
+  auto summary = co_await run_summarizer(route_, io_, *summarizer, capped,
                                          transcript_of(dropped, chat.format));
   if (!summary) {
     context_.summary_status = "failed";
