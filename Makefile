@@ -63,6 +63,7 @@ bench: deps-bench build bench-tokens
 	bench/proxy-vs-4k.sh -- $(SLUICE) serve --config bench/proxy.toml
 	../shared/bench/llm-vs.sh -- $(SLUICE) serve --config bench/llm.toml
 	PROMPT_KB=400 ../shared/bench/llm-vs.sh -- $(SLUICE) serve --config bench/llm.toml
+	bench/llm-context.sh $(SLUICE)
 
 # Tokenizers against js-tiktoken (Node 20) on the same text: identical counts, at least 5x.
 bench-tokens: deps build/release/build.ninja
