@@ -49,6 +49,16 @@ struct ChatTurn {
   std::uint64_t seq = 0;  // the response's number, for ids
 };
 
+// A request the provider refuses as malformed: its message and the offending parameter ("" for
+// none).
+struct RequestProblem {
+  std::string message;
+  std::string param;
+};
+// Tool calls without their results, or results without their call, refused as the provider does
+// (llm_mock_tools.cpp): OpenAI and Anthropic; Gemini bodies are not checked.
+std::optional<RequestProblem> tool_pairing_problem(LlmProvider p, const nlohmann::json& body);
+
 // Reads and parses a chat request (body as received), counts its prompt, checks the window and
 // picks the reply. Answers the exchange itself (and returns nullopt) when it refuses the request.
 // raw_openai: for OpenAI, the body is counted as sent (count_chat); the others are counted from

@@ -222,6 +222,10 @@ std::optional<ChatTurn> accept_chat(LlmMockState& st, MockExchange& ex,
                                        : "you must provide a model parameter");
     return std::nullopt;
   }
+  if (auto bad = tool_pairing_problem(p, raw)) {
+    reject(ex, p, 400, invalid_type(p), bad->message, bad->param);
+    return std::nullopt;
+  }
   t.enc = mock_encoding(p, t.req.model);
   t.prompt_tokens = count_prompt(p, raw, t.req, t.enc);
   ex.note("llm.prompt_tokens", std::to_string(t.prompt_tokens));

@@ -257,6 +257,73 @@ TEST_CASE("OpenAI mock: scripted replies cycle and tool calls end after one roun
   CHECK(j3["choices"][0]["message"]["content"] == "echo:");
 }
 
+TEST_CASE("OpenAI and Anthropic mocks refuse tool calls split from their results", "[llm-mock]") {
+  MockServer oa("openai", llm_mock_routes("openai", spec_of(LlmProvider::openai)));
+  auto openai = [&](std::string_view messages) {
+    return call(oa, "POST", "/v1/chat/completions",
+                fmt::format(R"({{"model":"gpt-4o","messages":{}}})", messages));
+  };
+  const std::string calls =
+      R"({"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}},{"id":"c2","type":"function","function":{"name":"f","arguments":"{}"}}]})";
+  const std::string r1 = R"({"role":"tool","tool_call_id":"c1","content":"one"})";
+  const std::string r2 = R"({"role":"tool","tool_call_id":"c2","content":"two"})";
+  const std::string u = R"({"role":"user","content":"go on"})";
+  CHECK(openai(fmt::format("[{},{},{},{},{}]", u, calls, r1, r2, u)).status == 200);
+  CHECK(openai(fmt::format("[{},{},{},{}]", u, calls, r2, r1)).status == 200);
+
+  // A result with no call before it, also one after the run of results has ended.
+  auto orphan = openai(fmt::format("[{},{}]", u, r1));
+  CHECK(orphan.status == 400);
+  CHECK(orphan.json()["error"]["message"] ==
+        "Invalid parameter: messages with role 'tool' must be a response to a preceeding "
+        "message with 'tool_calls'.");
+  CHECK(orphan.json()["error"]["param"] == "messages.[1].role");
+  CHECK(openai(fmt::format("[{},{},{},{},{},{}]", u, calls, r1, r2, u, r1)).status == 400);
+  // A result for a call the assistant did not make.
+  auto stranger = openai(fmt::format(
+      R"([{},{},{},{},{{"role":"tool","tool_call_id":"c9","content":"?"}}])", u, calls, r1, r2));
+  CHECK(stranger.status == 400);
+  CHECK(stranger.json()["error"]["message"] ==
+        "Invalid parameter: 'tool_call_id' of 'c9' not found in 'tool_calls' of previous "
+        "message.");
+  // A call without its result, followed by another message or last.
+  auto unanswered = openai(fmt::format("[{},{},{},{}]", u, calls, r1, u));
+  CHECK(unanswered.status == 400);
+  CHECK(unanswered.json()["error"]["message"] ==
+        "An assistant message with 'tool_calls' must be followed by tool messages responding to "
+        "each 'tool_call_id'. The following tool_call_ids did not have response messages: c2");
+  CHECK(unanswered.json()["error"]["param"] == "messages.[1].role");
+  CHECK(openai(fmt::format("[{},{}]", u, calls)).status == 400);
+
+  MockServer an("anthropic", llm_mock_routes("anthropic", spec_of(LlmProvider::anthropic)));
+  auto anthropic = [&](std::string_view messages) {
+    return call(
+        an, "POST", "/v1/messages",
+        fmt::format(R"({{"model":"claude-sonnet-4-5","max_tokens":50,"messages":{}}})", messages));
+  };
+  const std::string uses =
+      R"({"role":"assistant","content":[{"type":"text","text":"Looking."},{"type":"tool_use","id":"t1","name":"f","input":{}},{"type":"tool_use","id":"t2","name":"f","input":{}}]})";
+  const std::string both =
+      R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"t2","content":"two"},{"type":"tool_result","tool_use_id":"t1","content":"one"},{"type":"text","text":"and?"}]})";
+  const std::string one =
+      R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"one"}]})";
+  const std::string hello = R"({"role":"user","content":"hello"})";
+  CHECK(anthropic(fmt::format("[{},{},{}]", hello, uses, both)).status == 200);
+  auto missing = anthropic(fmt::format("[{},{},{}]", hello, uses, one));
+  CHECK(missing.status == 400);
+  CHECK(missing.json()["error"]["type"] == "invalid_request_error");
+  CHECK(missing.json()["error"]["message"] ==
+        "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: "
+        "t2. Each `tool_use` block must have a corresponding `tool_result` block in the next "
+        "message.");
+  auto stray = anthropic(fmt::format("[{},{}]", hello, one));
+  CHECK(stray.status == 400);
+  CHECK(stray.json()["error"]["message"] ==
+        "messages.1.content.0: unexpected `tool_use_id` found in `tool_result` blocks: t1. Each "
+        "`tool_result` block must have a corresponding `tool_use` block in the previous message.");
+  CHECK(anthropic(fmt::format("[{},{}]", hello, uses)).status == 400);
+}
+
 TEST_CASE("OpenAI mock: embeddings are deterministic and counted exactly", "[llm-mock]") {
   MockServer m("openai", llm_mock_routes("openai", spec_of(LlmProvider::openai)));
   const std::string body =
