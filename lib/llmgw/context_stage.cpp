@@ -1,5 +1,6 @@
 // The request body's preparation before the provider sees it: a server-side session's history,
 // injected instructions, and the context-window policy (trim, or summarise what is dropped).
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <set>
@@ -29,6 +30,48 @@ std::size_t leading_system(const llm::RawChat& chat) {
   std::size_t n = 0;
   while (n < chat.messages.size() && chat.messages[n].role == llm::Role::system) ++n;
   return n;
+}
+
+// Where a stored history may start. The store's message cap drops the oldest messages one at a
+// time, which can leave a tool result whose call is gone (every provider refuses that with a 400)
+// or, for Anthropic, a first message that is not the user's. The history sent starts at its
+// oldest user turn; what comes before it is skipped (the store keeps it until the cap drops it).
+std::size_t history_start(const std::vector<std::string>& history, llm::WireFormat format) {
+  if (history.empty()) return 0;
+  std::string synthetic = "{\"messages\":[";
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    if (i) synthetic += ',';
+    synthetic += history[i];
+  }
+  synthetic += "]}";
+  auto chat = llm::split_chat(synthetic, format);
+  if (!chat || chat->messages.size() != history.size()) return 0;
+  std::size_t i = 0;
+  while (i < chat->messages.size() &&
+         (chat->messages[i].role != llm::Role::user || chat->messages[i].results_only))
+    ++i;
+  return i;
+}
+
+// Anthropic refuses messages whose first is not the user's. A trimmed conversation can start
+// with an assistant reply (or its tool results): those are dropped too, up to the oldest kept
+// user turn. The newest user turn and what follows it are always kept.
+void anthropic_user_first(const std::vector<llm::Turn>& turns, std::vector<bool>& keep) {
+  std::size_t newest_user = turns.size();
+  for (std::size_t i = turns.size(); i-- > 0;)
+    if (turns[i].role == llm::Role::user) {
+      newest_user = i;
+      break;
+    }
+  for (std::size_t i = 0; i < newest_user; ++i) {
+    if (!keep[i] || turns[i].role == llm::Role::system) continue;
+    if (turns[i].role == llm::Role::user) return;
+    for (std::size_t j = newest_user; j < turns.size(); ++j)
+      for (const auto& id : turns[j].results)
+        if (std::find(turns[i].calls.begin(), turns[i].calls.end(), id) != turns[i].calls.end())
+          return;  // its results are in the mandatory suffix: the group stays whole
+    keep[i] = false;
+  }
 }
 
 std::int64_t wall_ms() {
@@ -80,8 +123,11 @@ Result<void> RequestPolicy::apply_session(std::string& body) {
   const std::size_t sys = leading_system(*chat);
   llm::Rebuild rb;
   for (std::size_t i = 0; i < sys; ++i) rb.messages.push_back(chat->messages[i].json);
-  if (*stored)
-    for (const auto& m : (*stored)->messages) rb.messages.push_back(m);
+  if (*stored) {
+    const auto& history = (*stored)->messages;
+    for (std::size_t i = history_start(history, ingress_); i < history.size(); ++i)
+      rb.messages.push_back(history[i]);
+  }
   for (std::size_t i = sys; i < chat->messages.size(); ++i) {
     rb.messages.push_back(chat->messages[i].json);
     session_new_.emplace_back(chat->messages[i].json);
@@ -171,8 +217,7 @@ void RequestPolicy::apply_injections(std::string& body, const AliasRt& alias,
     }
   }
   for (std::size_t i = 0; i < chat->messages.size(); ++i)
-    rb.messages.push_back(edited[i].empty() ? chat->messages[i].json
-                                            : std::string_view(edited[i]));
+    rb.messages.push_back(edited[i].empty() ? chat->messages[i].json : std::string_view(edited[i]));
   std::string rebuilt = llm::rebuild(*chat, rb);
   body = std::move(rebuilt);
   rewrote_ = true;
@@ -207,8 +252,8 @@ net::awaitable<std::optional<PolicyRefusal>> RequestPolicy::apply_context(std::s
   const std::size_t note_overhead =
       llm::count_text_message(kSummaryLead, llm::Role::system, tokenizer(), rules);
   if (summarize)
-    b.summary_reserve = scale(note_overhead + static_cast<std::size_t>(summary_budget(*pol, b.window)),
-                              count_factor_);
+    b.summary_reserve = scale(
+        note_overhead + static_cast<std::size_t>(summary_budget(*pol, b.window)), count_factor_);
   auto planned = llm::plan_context(turns, b, strategy_of(pol->strategy));
   context_.applied = true;
   if (auto* refusal = std::get_if<llm::ContextRefusal>(&planned)) {
@@ -216,7 +261,7 @@ net::awaitable<std::optional<PolicyRefusal>> RequestPolicy::apply_context(std::s
     r.status = 400;
     r.type = "context_length_exceeded";
     r.message = refusal->message;
-    context_.before = refusal->total;
+    context_.before = refusal->total - refusal->reserve_output;  // the prompt, as on a 200
     co_return r;
   }
   auto plan = std::get<llm::ContextPlan>(std::move(planned));
@@ -251,6 +296,7 @@ net::awaitable<std::optional<PolicyRefusal>> RequestPolicy::apply_context(std::s
       }
     }
   }
+  if (ingress_ == llm::WireFormat::anthropic) anthropic_user_first(turns, keep);
   llm::Rebuild rb;
   std::size_t kept_tokens = 0, dropped = 0;
   for (std::size_t i = 0; i < turns.size(); ++i) {
@@ -264,11 +310,11 @@ net::awaitable<std::optional<PolicyRefusal>> RequestPolicy::apply_context(std::s
   rb.leading_system = leading_system(*chat);
   if (!note.empty()) rb.system_notes.push_back(note);
   context_.dropped = dropped;
-  context_.after = b.fixed + kept_tokens +
-                   (note.empty() ? 0
-                                 : scale(llm::count_text_message(note, llm::Role::system,
-                                                                 tokenizer(), rules),
-                                         count_factor_));
+  context_.after =
+      b.fixed + kept_tokens +
+      (note.empty() ? 0
+                    : scale(llm::count_text_message(note, llm::Role::system, tokenizer(), rules),
+                            count_factor_));
   prompt_tokens_ = context_.after;
   route_.metrics().context(alias.cfg->name, dropped);
   std::string rebuilt = llm::rebuild(*chat, rb);

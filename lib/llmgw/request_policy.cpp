@@ -30,8 +30,7 @@ std::int64_t ceil_seconds(Duration d) {
 
 }  // namespace
 
-RequestPolicy::RequestPolicy(const LlmRoute& route, gateway::HandlerIo& io,
-                             llm::WireFormat ingress)
+RequestPolicy::RequestPolicy(const LlmRoute& route, gateway::HandlerIo& io, llm::WireFormat ingress)
     : route_(route), io_(io), ingress_(ingress) {}
 
 std::optional<PolicyRefusal> RequestPolicy::identify() {
@@ -98,8 +97,13 @@ net::awaitable<std::optional<PolicyRefusal>> RequestPolicy::prepare(std::string&
   if (auto r = check_key_and_budget(alias)) co_return r;
   if (auto s = apply_session(body); !s) {
     PolicyRefusal r;
-    r.status = s.error().kind == ErrorKind::usage ? 409 : 500;
-    r.type = s.error().kind == ErrorKind::usage ? "session_conflict" : "session_store_error";
+    // The client's mistakes (a bad session id, a body that is not a chat, a session of another
+    // API) are 4xx; only the store failing is the gateway's 500.
+    const bool client = s.error().source == ErrorSource::downstream;
+    const bool conflict = client && s.error().kind == ErrorKind::usage;
+    r.status = conflict ? 409 : (client ? 400 : 500);
+    r.type =
+        conflict ? "session_conflict" : (client ? "invalid_request_error" : "session_store_error");
     r.message = s.error().message;
     co_return r;
   }
@@ -122,8 +126,7 @@ std::optional<PolicyRefusal> RequestPolicy::admit(const std::string& body, const
     auto chat = llm::split_chat(body, ingress_);
     if (chat) {
       if (!prompt_tokens_) {
-        auto count = llm::count_context(*chat, tokenizer(),
-                                        llm::chat_rules_for("", encoding_),
+        auto count = llm::count_context(*chat, tokenizer(), llm::chat_rules_for("", encoding_),
                                         &route_.services().tokens);
         if (count)
           prompt_tokens_ = static_cast<std::size_t>(
@@ -164,7 +167,9 @@ std::vector<gateway::Header> RequestPolicy::headers() const {
   return h;
 }
 
-const llm::Tokenizer& RequestPolicy::tokenizer() const { return llm::Tokenizer::get(encoding_); }
+const llm::Tokenizer& RequestPolicy::tokenizer() const {
+  return llm::Tokenizer::get(encoding_);
+}
 
 bool RequestPolicy::on_output(std::string_view text) {
   if (!admitted_ || !admission_.limits_tokens() || text.empty()) return false;
@@ -172,9 +177,8 @@ bool RequestPolicy::on_output(std::string_view text) {
       std::ceil(static_cast<double>(tokenizer().count(text)) * count_factor_));
   const TimePoint now = coarse_now();
   // Output covered by a reservation is already taken.
-  std::uint64_t covered = std::min<std::uint64_t>(n, reserved_ > output_debited_
-                                                         ? reserved_ - output_debited_
-                                                         : 0);
+  std::uint64_t covered =
+      std::min<std::uint64_t>(n, reserved_ > output_debited_ ? reserved_ - output_debited_ : 0);
   admission_.debit(n - covered, now);
   output_debited_ += n;
   return route_.route().llm->cut_streams && admission_.exhausted(now);
@@ -193,8 +197,7 @@ void RequestPolicy::complete(const std::optional<llm::Usage>& usage, double cost
     const bool consumed = usage || output_debited_ > 0 || (status >= 200 && status < 300);
     std::uint64_t in = usage ? static_cast<std::uint64_t>(std::max<std::int64_t>(0, usage->input))
                              : (consumed ? prompt_debited_ : 0);
-    std::uint64_t out = usage ? static_cast<std::uint64_t>(std::max<std::int64_t>(
-                                    0, usage->output))
+    std::uint64_t out = usage ? static_cast<std::uint64_t>(std::max<std::int64_t>(0, usage->output))
                               : output_debited_;
     std::uint64_t now_used = in + out;
     std::uint64_t charged = prompt_debited_ + std::max(output_debited_, reserved_);

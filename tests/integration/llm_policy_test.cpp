@@ -102,6 +102,23 @@ TEST_CASE("truncate_oldest keeps the system prompt and the newest turns inside t
   CHECK(content_of(a_got.back()) == "NEWEST-QUESTION-Z9 what comes next?");
   CHECK(a_got.dump().find("TURN-00") == std::string::npos);
   CHECK(a_got.size() == sent.size() - static_cast<std::size_t>(a_dropped));
+
+  // Anthropic refuses a conversation whose first message is not the user's: whatever the
+  // newest turn's length (which moves the cut by about one message), the kept tail starts with
+  // a user turn.
+  std::size_t seen = 2;
+  for (int n : {4, 24, 44, 64}) {
+    Json msgs(sent.begin() + 1, sent.end() - 1);
+    msgs.push_back(msg("user", words("NEWEST-LONG", n)));
+    Json body = {{"model", "gpt"}, {"max_tokens", 50}, {"messages", msgs}};
+    auto t = post_once(gw.port(), "/v1/messages", body.dump());
+    INFO(n << " words: " << t.body);
+    REQUIRE(t.status == 200);
+    CHECK(int_header(t, "x-sluice-context-dropped-turns") > 0);
+    auto first = received_messages(*main, ++seen).at(0);
+    INFO(first.dump());
+    CHECK(first["role"] == "user");
+  }
 }
 
 TEST_CASE("reject answers 400 with the counts, and so does a prompt that cannot fit at all",

@@ -116,6 +116,39 @@ TEST_CASE("a session sends only new messages and the provider receives the whole
         std::vector<std::string>{"system: SYS-ANTHROPIC", "user: A-FIRST",
                                  "assistant: echo: A-FIRST", "user: A-SECOND"});
   CHECK(main->requests() == 7);
+
+  // A session id that is not 1 to 128 printable characters is the client's mistake: 400.
+  for (std::string id : {std::string(200, 'a'), std::string("has space")}) {
+    auto bad = send(c, "/v1/chat/completions", chat_body("gpt", Json::array({msg("user", "x")})),
+                    {{"x-sluice-session", id}});
+    INFO(bad.body);
+    CHECK(bad.status == 400);
+    CHECK(has_error_shape(bad, "invalid_request_error"));
+  }
+  CHECK(main->requests() == 7);
+}
+
+TEST_CASE("a session capped at max_messages sends a history that starts with a user turn",
+          "[llm][sessions]") {
+  auto main = mock_provider("main");
+  SluiceProcess gw(
+      gateway_config(R"(sessions = { ttl = "10m", max_messages = 3 })", provider_toml(*main) + R"(
+[[models]]
+name = "gpt"
+targets = [{ provider = "main", model = "gpt-4o-mini" }]
+)"));
+  Connection c(gw.port(), 30s);
+  REQUIRE(turn(c, "capped", "Q-ONE").status == 200);
+  REQUIRE(eventually([&] { return stored_messages(gw, "capped") == 2; }, 5s));
+  REQUIRE(turn(c, "capped", "Q-TWO").status == 200);
+  // Four messages over a cap of three: the store keeps the first reply without its question.
+  REQUIRE(eventually([&] { return stored_messages(gw, "capped") == 3; }, 5s));
+  auto r = turn(c, "capped", "Q-THREE");
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  CHECK(texts(received_messages(*main, 3)) ==
+        std::vector<std::string>{"system: SYS-SESSION-P4 answer briefly.", "user: Q-TWO",
+                                 "assistant: echo: Q-TWO", "user: Q-THREE"});
 }
 
 TEST_CASE("a SQLite session survives a restart, is listed by the admin API and can be deleted",
