@@ -140,7 +140,8 @@ std::variant<ContextPlan, ContextRefusal> plan_context(std::span<const Turn> tur
   if (required > b.window) {
     std::string other;
     if (b.fixed > b.fixed_system)
-      other += fmt::format(", the tool definitions and overhead ({})", b.fixed - b.fixed_system);
+      other +=
+          fmt::format(", the tool definitions and message overhead ({})", b.fixed - b.fixed_system);
     if (summary) other += fmt::format(", the room for a summary ({})", summary);
     return refuse(fmt::format(
         "the system prompt ({} tokens), the newest user turn and what follows it ({}){} and the "
