@@ -49,8 +49,11 @@ net::awaitable<Result<std::string>> RequestPolicy::summarize_prefix(
   for (std::size_t i = 0; i < sys; ++i) room = room > turns[i].tokens ? room - turns[i].tokens : 0;
   std::vector<std::size_t> tail(n + 1, 0);  // tokens of the kept turns from j on (no orphans)
   for (std::size_t j = n; j-- > sys;) tail[j] = tail[j + 1] + (unpaired[j] ? 0 : turns[j].tokens);
-  // Prefix hashes, so a summary cached by an earlier request is found.
-  const std::uint64_t seed = 0x5ab1ce5u ^ std::hash<std::string>{}(pol.summarizer);
+  // Prefix hashes, so a summary cached by an earlier request is found. The summary's token
+  // budget is part of the key: one written for a larger window may not fit a smaller one.
+  const auto budget = static_cast<std::uint64_t>(summary_budget(pol, b.window));
+  const std::uint64_t seed =
+      (0x5ab1ce5u ^ std::hash<std::string>{}(pol.summarizer)) + budget * 0x9e3779b97f4a7c15ull;
   std::vector<std::uint64_t> prefix(n + 1, seed);
   for (std::size_t j = sys; j < n; ++j)
     prefix[j + 1] = llm::content_hash(chat.messages[j].json, prefix[j] * 0x9e3779b97f4a7c15ull + j);
