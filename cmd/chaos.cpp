@@ -158,7 +158,7 @@ struct MockFlags {
 };
 
 int mock(const MockFlags& f) {
-  auto sc = chaos::load_scenario_file(f.config);
+  auto sc = chaos::load_scenario_file(f.config, chaos::ScenarioUse::mocks_only);
   if (!sc) {
     fmt::print(stderr, "{}\n", sc.error().message);
     return 2;

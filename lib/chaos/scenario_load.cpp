@@ -86,8 +86,8 @@ struct Removal {
 
 class Loader {
  public:
-  Loader(const SourceText& src, Problems& p, Scenario& s, std::string base_dir)
-      : src_(src), p_(p), s_(s), base_dir_(std::move(base_dir)) {}
+  Loader(const SourceText& src, Problems& p, Scenario& s, std::string base_dir, ScenarioUse use)
+      : src_(src), p_(p), s_(s), base_dir_(std::move(base_dir)), use_(use) {}
 
   void read(const toml::table& doc) {
     TableReader root(
@@ -109,10 +109,12 @@ class Loader {
     each(root, "phases", [&](const toml::table& t, std::size_t i) { read_phase(t, i); });
     each(root, "assertions", [&](const toml::table& t, std::size_t i) { read_assertion(t, i); });
 
-    at_least_one(root, "phases", "at least one phase is required",
-                 "add a [[phases]] section with name and duration, e.g. duration = \"2s\"");
-    at_least_one(root, "assertions", "at least one assertion is required",
-                 "add an [[assertions]] section, e.g. expect = \"client.errors == 0\"");
+    if (use_ == ScenarioUse::drill) {
+      at_least_one(root, "phases", "at least one phase is required",
+                   "add a [[phases]] section with name and duration, e.g. duration = \"2s\"");
+      at_least_one(root, "assertions", "at least one assertion is required",
+                   "add an [[assertions]] section, e.g. expect = \"client.errors == 0\"");
+    }
 
     check_unique(mocks_, "mock");
     check_unique(proxies_, "proxy");
@@ -925,6 +927,7 @@ class Loader {
   Problems& p_;
   Scenario& s_;
   std::string base_dir_;
+  ScenarioUse use_ = ScenarioUse::drill;
   bool has_gateway_ = false;
   bool has_hosts_ = false;  // [gateway] hosts: ${hosts_file} and phases' hosts may be used
   bool total_known_ = true;
@@ -962,7 +965,8 @@ const Phase* Scenario::phase(std::string_view n) const {
   return nullptr;
 }
 
-Result<Scenario> load_scenario_string(std::string_view toml_text, std::string_view source_name) {
+Result<Scenario> load_scenario_string(std::string_view toml_text, std::string_view source_name,
+                                      ScenarioUse use) {
   toml::table doc;
   try {
     doc = toml::parse(toml_text, std::string(source_name));
@@ -975,12 +979,12 @@ Result<Scenario> load_scenario_string(std::string_view toml_text, std::string_vi
   s.source = std::string(source_name);
   Problems p{s.source};
   SourceText src(toml_text);
-  Loader(src, p, s, std::filesystem::path(source_name).parent_path().string()).read(doc);
+  Loader(src, p, s, std::filesystem::path(source_name).parent_path().string(), use).read(doc);
   if (!p.empty()) return p.error();
   return s;
 }
 
-Result<Scenario> load_scenario_file(const std::string& path) {
+Result<Scenario> load_scenario_file(const std::string& path, ScenarioUse use) {
   if (auto why = config::detail::unreadable(path))
     return scenario_error(fmt::format(
         "{}: cannot read the scenario file: {} (hint: check the path; scenarios/ holds the "
@@ -992,7 +996,7 @@ Result<Scenario> load_scenario_file(const std::string& path) {
   if (!in && !in.eof())
     return scenario_error(
         fmt::format("{}: cannot read the scenario file (hint: check the file)", path));
-  return load_scenario_string(text.str(), path);
+  return load_scenario_string(text.str(), path, use);
 }
 
 }  // namespace sluice::chaos

@@ -243,6 +243,23 @@ TEST_CASE("Scenario defaults and a gateway config file beside the scenario", "[s
   CHECK(r->assertions[0].name == "client.errors == 0");
 }
 
+TEST_CASE("A file for chaos mock needs no phases or assertions; a drill does", "[scenario]") {
+  constexpr std::string_view mocks = R"(name = "mocks for a script"
+[[mocks]]
+name = "llm"
+[mocks.llm]
+provider = "openai"
+)";
+  auto r = load_scenario_string(mocks, "m.toml", ScenarioUse::mocks_only);
+  if (!r) FAIL(r.error().message);
+  REQUIRE(r->mocks.size() == 1);
+  CHECK(r->phases.empty());
+  CHECK(r->assertions.empty());
+  auto drill = error_of(mocks);
+  CHECK_THAT(drill, Catch::Contains("phases: at least one phase is required") &&
+                        Catch::Contains("assertions: at least one assertion is required"));
+}
+
 TEST_CASE("Scenario errors name the file position, the key path and a fix", "[scenario]") {
   SECTION("an unknown key, with a did you mean") {
     CHECK(error_of(std::string(kMinimal) + "[[phases]]\nname = \"x\"\nduraton = \"1s\"\n") ==

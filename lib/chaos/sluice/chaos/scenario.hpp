@@ -158,8 +158,8 @@ struct Scenario {
   std::vector<ScenarioMock> mocks;
   std::vector<ScenarioProxy> proxies;
   std::optional<ScenarioGateway> gateway;
-  std::vector<Phase> phases;          // at least one
-  std::vector<Assertion> assertions;  // at least one
+  std::vector<Phase> phases;          // at least one (ScenarioUse::drill)
+  std::vector<Assertion> assertions;  // at least one (ScenarioUse::drill)
 
   const ScenarioMock* mock(std::string_view name) const;
   const ScenarioProxy* proxy(std::string_view name) const;
@@ -168,10 +168,14 @@ struct Scenario {
 
 // Parses and checks a scenario. Errors (ErrorKind::config) list every problem, one per line in
 // file order, as "FILE:LINE:COL: key.path: what is wrong (hint: how to fix it)".
-Result<Scenario> load_scenario_file(const std::string& path);
+// A drill needs phases and assertions; `sluice chaos mock` runs only the mocks and proxies, so
+// a file for it may have neither.
+enum class ScenarioUse { drill, mocks_only };
+Result<Scenario> load_scenario_file(const std::string& path, ScenarioUse use = ScenarioUse::drill);
 // `source_name` stands for the file in messages; a relative gateway.file is resolved against its
 // directory.
-Result<Scenario> load_scenario_string(std::string_view toml, std::string_view source_name);
+Result<Scenario> load_scenario_string(std::string_view toml, std::string_view source_name,
+                                      ScenarioUse use = ScenarioUse::drill);
 
 // Replaces ${mock.NAME} and ${proxy.NAME} with addresses keyed "mock.NAME" / "proxy.NAME"
 // ("127.0.0.1:40123"), and any other ${KEY} with addresses[KEY] (mock.NAME.host, mock.NAME.port,
