@@ -110,7 +110,10 @@ Result<void> RequestPolicy::apply_session(std::string& body) {
                  "without spaces"};
   auto chat = llm::split_chat(body, ingress_);
   if (!chat) return chat.error();
-  auto stored = route_.sessions()->load(id, wall_ms());
+  // A virtual key's sessions are its own: stored as "KEYNAME ID" (ids have no spaces), so
+  // another key, or a client without one, naming the same id gets a different session.
+  std::string stored_id = key_ ? fmt::format("{} {}", key_->name, id) : std::string(id);
+  auto stored = route_.sessions()->load(stored_id, wall_ms());
   if (!stored) return stored.error();
   const std::string_view format = llm::to_string(ingress_);
   if (*stored && !(*stored)->format.empty() && (*stored)->format != format)
@@ -118,7 +121,7 @@ Result<void> RequestPolicy::apply_session(std::string& body) {
                  fmt::format("session \"{}\" holds {} messages; this request is {} (hint: use "
                              "one API per session, or a new session id)",
                              id, (*stored)->format, format)};
-  session_id_ = std::string(id);
+  session_id_ = std::move(stored_id);
   // The system prompt is the request's own: it is not stored (send it every time, or inject it).
   const std::size_t sys = leading_system(*chat);
   llm::Rebuild rb;

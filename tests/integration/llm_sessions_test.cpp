@@ -322,3 +322,45 @@ TEST_CASE("a route that requires a virtual key refuses none or a wrong one and c
   std::sort(keys.begin(), keys.end());
   CHECK(keys == std::vector<std::string>{"alice", "alice", "alice", "bob"});
 }
+
+TEST_CASE("a virtual key's sessions are its own: another key naming the same id starts afresh",
+          "[llm][sessions][keys]") {
+  auto main = mock_provider("main");
+  SluiceProcess gw(gateway_config(
+      R"(sessions = { ttl = "10m" })",
+      provider_toml(*main) + fmt::format(R"(
+[[models]]
+name = "gpt"
+targets = [{{ provider = "main", model = "gpt-4o-mini" }}]
+
+[[keys]]
+name = "alice"
+sha256 = "{}"
+
+[[keys]]
+name = "bob"
+sha256 = "{}"
+)",
+                                         sha256_hex("sk-alice-0001"), sha256_hex("sk-bob-0002"))));
+  Connection c(gw.port(), 30s);
+  auto as = [&](std::string_view key, std::string_view text) {
+    Headers h{{"x-sluice-session", "shared-7"}};
+    if (!key.empty()) h.push_back({"authorization", "Bearer " + std::string(key)});
+    return send(c, "/v1/chat/completions", chat_body("gpt", Json::array({msg("user", text)})), h);
+  };
+  REQUIRE(as("sk-alice-0001", "ALICE-SECRET plans").status == 200);
+  REQUIRE(eventually([&] { return stored_messages(gw, "alice%20shared-7") == 2; }, 5s));
+  CHECK(stored_messages(gw, "shared-7") == -1);
+
+  // bob, and a client without a key, name the same id: neither sees alice's turn.
+  REQUIRE(as("sk-bob-0002", "BOB-Q").status == 200);
+  CHECK(texts(received_messages(*main, 2)) == std::vector<std::string>{"user: BOB-Q"});
+  REQUIRE(as("", "ANON-Q").status == 200);
+  CHECK(texts(received_messages(*main, 3)) == std::vector<std::string>{"user: ANON-Q"});
+
+  // alice's session goes on with her history.
+  REQUIRE(as("sk-alice-0001", "ALICE-NEXT").status == 200);
+  CHECK(texts(received_messages(*main, 4)) ==
+        std::vector<std::string>{"user: ALICE-SECRET plans", "assistant: echo: ALICE-SECRET plans",
+                                 "user: ALICE-NEXT"});
+}
