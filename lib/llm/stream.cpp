@@ -109,6 +109,8 @@ void StreamParser::feed_openai(std::string_view data, std::vector<StreamEvent>& 
         for (auto& tc : *calls) {
           const Json* idx = member(tc, "index");
           int index = idx && idx->is_number_integer() ? idx->get<int>() : 0;
+          // Indexes count the calls of one reply; a wild one must not size anyone's table.
+          if (index < 0 || index >= kMaxBlocks) continue;
           Json* fn = member(tc, "function");
           auto id = string_or_empty(tc, "id");
           auto fname = fn ? string_or_empty(*fn, "name") : std::string_view();

@@ -138,3 +138,22 @@ TEST_CASE("an OpenAI-compatible stream may end after its finish reason without t
     CHECK((events.back().data == "[DONE]") == (provider == WireFormat::openai_compatible));
   }
 }
+
+TEST_CASE("a tool call index beyond any reply's size is ignored, not used to size a table",
+          "[llm][stream]") {
+  StreamParser p(WireFormat::openai);
+  std::vector<StreamEvent> events;
+  p.feed("",
+         R"({"id":"c","model":"m","choices":[{"index":0,"delta":{"tool_calls":[)"
+         R"({"index":2147483647,"id":"call_x","function":{"name":"f","arguments":"{}"}},)"
+         R"({"index":-1,"id":"call_y","function":{"name":"g","arguments":"{}"}},)"
+         R"({"index":1,"id":"call_z","function":{"name":"h","arguments":"{}"}}]}}]})",
+         events);
+  std::vector<std::string> ids;
+  for (const auto& e : events) {
+    if (e.kind == StreamEvent::Kind::tool_call_start) ids.push_back(e.id);
+    if (e.kind == StreamEvent::Kind::tool_call_start || e.kind == StreamEvent::Kind::tool_call_args)
+      CHECK(e.index == 1);
+  }
+  CHECK(ids == std::vector<std::string>{"call_z"});
+}
