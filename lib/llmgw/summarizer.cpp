@@ -16,23 +16,32 @@ constexpr std::string_view kInstruction =
     "a brief summary that keeps every fact, name, number, decision, tool result and open "
     "question the conversation may still need. Write only the summary.";
 
+// A member's text, or "" when it is absent or not a string (never a type_error).
+std::string str(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::string content_text(const nlohmann::json& content) {
   if (content.is_string()) return content.get<std::string>();
   std::string out;
   if (!content.is_array()) return out;
   for (const auto& part : content) {
     if (!part.is_object()) continue;
-    std::string type = part.value("type", "");
+    std::string type = str(part, "type");
     std::string piece;
     if ((type == "text" || type == "input_text") && part.contains("text") &&
         part["text"].is_string()) {
       piece = part["text"].get<std::string>();
     } else if (type == "tool_use") {
-      piece = fmt::format("[called {}({})]", part.value("name", ""),
-                          part.contains("input") ? part["input"].dump() : "");
+      piece = fmt::format(
+          "[called {}({})]", str(part, "name"),
+          part.contains("input")
+              ? part["input"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+              : "");
     } else if (type == "tool_result") {
-      piece = "[tool result] " + content_text(part.contains("content") ? part["content"]
-                                                                       : nlohmann::json());
+      piece = "[tool result] " +
+              content_text(part.contains("content") ? part["content"] : nlohmann::json());
     } else if (type == "image_url" || type == "image") {
       piece = "[image]";
     }
@@ -50,15 +59,15 @@ std::string transcript_of(const std::vector<std::string_view>& messages, llm::Wi
   for (auto raw : messages) {
     auto m = nlohmann::json::parse(raw, nullptr, false);
     if (!m.is_object()) continue;
-    std::string role = m.contains("role") && m["role"].is_string() ? m["role"].get<std::string>()
-                                                                     : "user";
+    std::string role =
+        m.contains("role") && m["role"].is_string() ? m["role"].get<std::string>() : "user";
     std::string text = m.contains("content") ? content_text(m["content"]) : "";
     if (m.contains("tool_calls") && m["tool_calls"].is_array())
       for (const auto& c : m["tool_calls"]) {
         if (!c.is_object() || !c.contains("function") || !c["function"].is_object()) continue;
         const auto& f = c["function"];
-        text += fmt::format("{}[called {}({})]", text.empty() ? "" : "\n", f.value("name", ""),
-                            f.value("arguments", ""));
+        text += fmt::format("{}[called {}({})]", text.empty() ? "" : "\n", str(f, "name"),
+                            str(f, "arguments"));
       }
     if (text.empty()) continue;
     out += fmt::format("{}: {}\n\n", role, text);
@@ -84,9 +93,9 @@ net::awaitable<Result<std::string>> run_summarizer(const LlmRoute& route, gatewa
   for (const TargetRt* t = walk.next(coarse_now()); t; t = walk.next(coarse_now())) {
     auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
     if (left <= Duration::zero()) {
-      why = fmt::format("the summary took longer than {} ms",
-                        std::chrono::duration_cast<std::chrono::milliseconds>(pol.summary_timeout)
-                            .count());
+      why = fmt::format(
+          "the summary took longer than {} ms",
+          std::chrono::duration_cast<std::chrono::milliseconds>(pol.summary_timeout).count());
       break;
     }
     const Provider& p = route.providers()[t->provider];
