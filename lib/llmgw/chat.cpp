@@ -166,6 +166,7 @@ net::awaitable<void> ChatExchange::run() {
     if (cache_key_) {
       if (auto hit = route_.cache()->get(*cache_key_, coarse_now())) {
         cache_status_ = "hit";
+        status_ = hit->status;
         std::vector<Header> headers{{"content-type", hit->content_type}};
         for (const auto& [k, v] : hit->headers) headers.push_back({k, v});
         headers.push_back({"x-sluice-cache", "hit"});
@@ -174,6 +175,11 @@ net::awaitable<void> ChatExchange::run() {
         for (const auto& [k, v] : hit->headers) {
           if (k == "x-sluice-provider") provider_ = v;
           if (k == "x-sluice-model") model_ = v;
+        }
+        if (policy_.wants_reply()) {  // a session stores the cached answer as its reply
+          auto j = nlohmann::json::parse(hit->body, nullptr, false);
+          if (!j.is_discarded())
+            if (auto parsed = llm::parse_response(std::move(j), ingress_)) reply_ = *parsed;
         }
         co_await io_.respond(hit->status, headers, hit->body);
         finish("");
@@ -456,7 +462,9 @@ void ChatExchange::finish(std::string_view error) {
   r.stream_broken = stream_broken_;
   r.cache = cache_status_;
   route_.metrics().record(r);
-  policy_.complete(usage_, cost, status_, provider_, model_, reply_ ? reply_json() : "");
+  // A session stores only a whole reply: not a broken or cut stream, not an empty answer (the
+  // turn is then not stored at all, and the client may send it again).
+  policy_.complete(usage_, cost, status_, provider_, model_, error.empty() ? reply_json() : "");
   if (!io_.logging()) return;
   nlohmann::json f = {{"llm_alias", alias_ ? alias_->cfg->name : client_model_},
                       {"llm_provider", provider_},
@@ -488,27 +496,31 @@ void ChatExchange::finish(std::string_view error) {
 }
 
 std::string ChatExchange::reply_json() const {
+  if (!reply_) return {};
+  std::vector<const llm::ToolCall*> calls;
+  for (const auto& c : reply_->tool_calls)
+    if (!c.id.empty() && !c.name.empty()) calls.push_back(&c);  // a gap in the indexes: skipped
+  if (reply_->text.empty() && calls.empty()) return {};
   nlohmann::json m = {{"role", "assistant"}};
   if (ingress_ == llm::WireFormat::anthropic) {
     nlohmann::json content = nlohmann::json::array();
     if (!reply_->text.empty()) content.push_back({{"type", "text"}, {"text", reply_->text}});
-    for (const auto& c : reply_->tool_calls) {
-      auto input = nlohmann::json::parse(c.arguments.empty() ? "{}" : c.arguments, nullptr, false);
+    for (const auto* c : calls) {
+      auto input =
+          nlohmann::json::parse(c->arguments.empty() ? "{}" : c->arguments, nullptr, false);
       if (input.is_discarded()) input = nlohmann::json::object();
-      content.push_back({{"type", "tool_use"}, {"id", c.id}, {"name", c.name}, {"input", input}});
+      content.push_back({{"type", "tool_use"}, {"id", c->id}, {"name", c->name}, {"input", input}});
     }
     m["content"] = std::move(content);
   } else {
-    m["content"] = reply_->text.empty() && !reply_->tool_calls.empty()
-                       ? nlohmann::json()
-                       : nlohmann::json(reply_->text);
-    if (!reply_->tool_calls.empty()) {
-      nlohmann::json calls = nlohmann::json::array();
-      for (const auto& c : reply_->tool_calls)
-        calls.push_back({{"id", c.id},
-                         {"type", "function"},
-                         {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
-      m["tool_calls"] = std::move(calls);
+    m["content"] = reply_->text.empty() ? nlohmann::json() : nlohmann::json(reply_->text);
+    if (!calls.empty()) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto* c : calls)
+        list.push_back({{"id", c->id},
+                        {"type", "function"},
+                        {"function", {{"name", c->name}, {"arguments", c->arguments}}}});
+      m["tool_calls"] = std::move(list);
     }
   }
   return m.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
