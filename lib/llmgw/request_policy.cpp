@@ -227,6 +227,7 @@ void RequestPolicy::complete(const std::optional<llm::Usage>& usage, double cost
     session_new_.emplace_back(reply);
     auto r = route_.sessions()->append(session_id_, llm::to_string(ingress_), session_new_, ms);
     if (!r) route_.metrics().session_error();
+    (void)route_.sessions()->purge_due(ms);
   }
 }
 

@@ -168,3 +168,23 @@ TEST_CASE("SQLite sessions take concurrent appends to different sessions", "[sto
     CHECK((*loaded)->messages[24] == "24");
   }
 }
+
+TEST_CASE("purge_due purges the expired sessions at most once a minute", "[store][sessions]") {
+  bool sqlite = GENERATE(false, true);
+  INFO((sqlite ? "sqlite" : "memory"));
+  TempDir dir;
+  auto store = make_store(sqlite, dir, {10s, 100, 1 << 20});
+  REQUIRE(store->append("old", "openai", msgs({"a"}), 100'000).ok());
+  REQUIRE(store->append("new", "openai", msgs({"b"}), 150'000).ok());
+  // The first call is due: "old" (updated at 100 s, ttl 10 s) goes, "new" stays.
+  CHECK(*store->purge_due(155'000) == 1);
+  auto live = store->list(0, 10);
+  REQUIRE(live->size() == 1);
+  CHECK((*live)[0].id == "new");
+  // Within the minute nothing is purged, even what has expired by then.
+  CHECK(*store->purge_due(200'000) == 0);
+  CHECK(store->list(0, 10)->size() == 1);
+  // A minute after the last purge it is due again.
+  CHECK(*store->purge_due(215'000) == 1);
+  CHECK(store->list(0, 10)->empty());
+}

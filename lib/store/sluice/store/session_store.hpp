@@ -3,6 +3,7 @@
 // implementations: in memory, and in a SQLite file that survives restarts. Thread safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -50,7 +51,7 @@ class SessionStore {
 
   // Creates or extends the session and refreshes its update time. An expired session starts
   // afresh. The caps are kept by dropping the OLDEST messages: this may drop an assistant's tool
-  // call while its result stays (the gateway's context policy drops such orphans).
+  // call while its result stays (the gateway sends a history from its oldest user turn on).
   virtual Result<void> append(std::string_view id, std::string_view format,
                               std::span<const std::string> messages, std::int64_t now_ms) = 0;
 
@@ -60,8 +61,15 @@ class SessionStore {
   // Removes the expired sessions; returns how many.
   virtual Result<std::size_t> purge_expired(std::int64_t now_ms) = 0;
 
+  // purge_expired at most once a minute, whoever calls: the request path calls it after each
+  // append, so sessions nobody loads again do not pile up. 0 when it was not due.
+  Result<std::size_t> purge_due(std::int64_t now_ms);
+
   // Live sessions, most recently updated first, at most `limit` of them (the admin API).
   virtual Result<std::vector<SessionInfo>> list(std::int64_t now_ms, std::size_t limit) = 0;
+
+ private:
+  std::atomic<std::int64_t> last_purge_ms_{0};
 };
 
 std::unique_ptr<SessionStore> make_memory_sessions(SessionLimits limits);
