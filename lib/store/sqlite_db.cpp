@@ -181,26 +181,35 @@ Stmt::~Stmt() {
 }
 
 Stmt& Stmt::bind(int i, std::string_view v) {
-  sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  note_bind(sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
   return *this;
 }
 
 Stmt& Stmt::bind(int i, std::int64_t v) {
-  sqlite3_bind_int64(s_, i, v);
+  note_bind(sqlite3_bind_int64(s_, i, v));
   return *this;
 }
 
 Stmt& Stmt::bind_blob(int i, std::string_view v) {
-  sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT);
+  note_bind(sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT));
   return *this;
 }
 
 Stmt& Stmt::bind(int i, double v) {
-  sqlite3_bind_double(s_, i, v);
+  note_bind(sqlite3_bind_double(s_, i, v));
   return *this;
 }
 
+void Stmt::note_bind(int rc) {
+  if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+}
+
 Result<bool> Stmt::step() {
+  if (bind_rc_ != SQLITE_OK) {
+    Error e = db_->error(fmt::format("a value could not be bound ({})", sqlite3_errstr(bind_rc_)));
+    reset();
+    return e;
+  }
   int rc = sqlite3_step(s_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -218,6 +227,7 @@ Result<void> Stmt::run() {
 }
 
 void Stmt::reset() {
+  bind_rc_ = SQLITE_OK;
   sqlite3_reset(s_);
   sqlite3_clear_bindings(s_);
 }

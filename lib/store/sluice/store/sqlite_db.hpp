@@ -50,7 +50,7 @@ class Db {
 class Stmt {
  public:
   Stmt(Db& db, sqlite3_stmt* s) : db_(&db), s_(s) {}
-  Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_) { o.s_ = nullptr; }
+  Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_), bind_rc_(o.bind_rc_) { o.s_ = nullptr; }
   Stmt& operator=(Stmt&&) = delete;
   ~Stmt();
 
@@ -69,8 +69,11 @@ class Stmt {
   std::string text(int col) const;
 
  private:
+  void note_bind(int rc);
+
   Db* db_;
   sqlite3_stmt* s_;
+  int bind_rc_ = 0;  // the first failed bind (0 is SQLITE_OK); step() reports it
 };
 
 }  // namespace sluice::store
