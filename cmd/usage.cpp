@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "commands.hpp"
+#include "sluice/core/clock.hpp"
 #include "sluice/core/units.hpp"
 #include "sluice/store/ledger.hpp"
 #include "sluice/store/utc.hpp"
@@ -134,9 +135,7 @@ int run(const UsageFlags& f) {
         kUsageError,
         fmt::format("--by \"{}\": not a grouping (hint: key, model, day, alias or provider)",
                     f.by));
-  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+  const std::int64_t now_ms = unix_ms(SystemClock::instance().wall());
   store::UsageQuery q{*by, std::nullopt, std::nullopt, f.key};
   if (!f.since.empty()) {
     auto t = parse_bound("--since", f.since, now_ms);

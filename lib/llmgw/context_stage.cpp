@@ -9,6 +9,7 @@
 
 #include "request_policy.hpp"
 #include "services.hpp"
+#include "sluice/core/clock.hpp"
 #include "sluice/llm/context_count.hpp"
 #include "sluice/llm/context_policy.hpp"
 #include "summarizer.hpp"
@@ -74,12 +75,6 @@ void anthropic_user_first(const std::vector<llm::Turn>& turns, std::vector<bool>
   }
 }
 
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 llm::ContextStrategy strategy_of(config::ContextStrategy s) {
   switch (s) {
     case config::ContextStrategy::reject:
@@ -113,7 +108,7 @@ Result<void> RequestPolicy::apply_session(std::string& body) {
   // A virtual key's sessions are its own: stored as "KEYNAME ID" (ids have no spaces), so
   // another key, or a client without one, naming the same id gets a different session.
   std::string stored_id = key_ ? fmt::format("{} {}", key_->name, id) : std::string(id);
-  auto stored = route_.sessions()->load(stored_id, wall_ms());
+  auto stored = route_.sessions()->load(stored_id, unix_ms(SystemClock::instance().wall()));
   if (!stored) return stored.error();
   const std::string_view format = llm::to_string(ingress_);
   if (*stored && !(*stored)->format.empty() && (*stored)->format != format)

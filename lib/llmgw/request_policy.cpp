@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "services.hpp"
+#include "sluice/core/clock.hpp"
 #include "sluice/llm/context_count.hpp"
 #include "sluice/llm/models.hpp"
 #include "sluice/llmgw/virtual_keys.hpp"
@@ -15,12 +16,6 @@
 namespace sluice::llmgw {
 
 namespace {
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::int64_t ceil_seconds(Duration d) {
   if (d == Duration::max()) return 60;
@@ -63,7 +58,7 @@ std::optional<PolicyRefusal> RequestPolicy::check_key_and_budget(const AliasRt& 
     return r;
   }
   if (key_->budget_daily_usd <= 0 && key_->budget_monthly_usd <= 0) return std::nullopt;
-  const std::int64_t now = wall_ms();
+  const std::int64_t now = unix_ms(SystemClock::instance().wall());
   std::optional<double> daily, monthly;
   if (key_->budget_daily_usd > 0) daily = key_->budget_daily_usd;
   if (key_->budget_monthly_usd > 0) monthly = key_->budget_monthly_usd;
@@ -206,7 +201,7 @@ void RequestPolicy::complete(const std::optional<llm::Usage>& usage, double cost
     else if (charged > now_used)
       admission_.credit(charged - now_used, now);
   }
-  const std::int64_t ms = wall_ms();
+  const std::int64_t ms = unix_ms(SystemClock::instance().wall());
   if (key_ && cost_usd > 0) route_.services().budgets.add(key_->name, cost_usd, ms);
   if (alias_) {
     store::UsageRow row;

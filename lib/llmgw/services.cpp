@@ -4,19 +4,10 @@
 #include <mutex>
 #include <set>
 
+#include "sluice/core/clock.hpp"
 #include "sluice/store/utc.hpp"
 
 namespace sluice::llmgw {
-
-namespace {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 Result<std::shared_ptr<Services>> shared_services(const config::Config& cfg) {
   static std::mutex mu;
@@ -38,7 +29,7 @@ Result<std::shared_ptr<Services>> shared_services(const config::Config& cfg) {
     live[id] = s;
   }
   // Budgets start from what the ledger holds for this UTC day and month (once per key).
-  const std::int64_t now = now_ms();
+  const std::int64_t now = unix_ms(SystemClock::instance().wall());
   for (const auto& k : cfg.keys) {
     if (k.budget_daily_usd <= 0 && k.budget_monthly_usd <= 0) continue;
     if (!s->seeded.insert(k.name).second) continue;

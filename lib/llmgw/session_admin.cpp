@@ -7,17 +7,12 @@
 #include <fmt/format.h>
 
 #include "llm_route.hpp"
+#include "sluice/core/clock.hpp"
 #include "sluice/store/session_store.hpp"
 
 namespace sluice::llmgw {
 
 namespace {
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string percent_decode(std::string_view s) {
   std::string out;
@@ -54,7 +49,7 @@ std::optional<gateway::AdminResponse> LlmRoute::admin(std::string_view method,
   if (!store) return std::nullopt;
   std::string_view rest = path.substr(std::string_view("/admin/sessions").size());
   while (rest.starts_with('/')) rest.remove_prefix(1);
-  const std::int64_t now = wall_ms();
+  const std::int64_t now = unix_ms(SystemClock::instance().wall());
   if (rest.empty()) {
     if (method != "GET" && method != "HEAD")
       return gateway::AdminResponse{405, "text/plain; charset=utf-8",
@@ -80,8 +75,7 @@ std::optional<gateway::AdminResponse> LlmRoute::admin(std::string_view method,
   if (method == "DELETE") {
     auto removed = store->remove(id);
     if (!removed) return store_error(removed.error());
-    if (!*removed)
-      return json_response(404, {{"error", fmt::format("no session \"{}\"", id)}});
+    if (!*removed) return json_response(404, {{"error", fmt::format("no session \"{}\"", id)}});
     return json_response(200, {{"route", route_->name}, {"deleted", id}});
   }
   if (method != "GET" && method != "HEAD")

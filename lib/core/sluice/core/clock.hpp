@@ -28,6 +28,11 @@ class SystemClock final : public Clock {
   static SystemClock& instance();
 };
 
+// A wall-clock time as Unix milliseconds (the stores' timestamps: sessions, ledger, budgets).
+inline std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 // A clock that only moves when a test says so.
 class ManualClock final : public Clock {
  public:
