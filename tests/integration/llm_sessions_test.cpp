@@ -216,10 +216,10 @@ TEST_CASE("a SQLite session survives a restart, is listed by the admin API and c
 
 namespace {
 
-std::string keys_config(const chaos::MockServer& main) {
-  return gateway_config(
-      "require_key = true",
-      provider_toml(main) + fmt::format(R"(
+// Two keys, alice (any model) and bob ("gpt" only), on a route whose [routes.llm] is route_llm.
+std::string keys_config(const chaos::MockServer& main,
+                        std::string_view route_llm = "require_key = true") {
+  return gateway_config(route_llm, provider_toml(main) + fmt::format(R"(
 [[models]]
 name = "gpt"
 targets = [{{ provider = "main", model = "gpt-4o-mini" }}]
@@ -237,7 +237,8 @@ name = "bob"
 sha256 = "{}"
 models = ["gpt"]
 )",
-                                        sha256_hex("sk-alice-0001"), sha256_hex("sk-bob-0002")));
+                                                                     sha256_hex("sk-alice-0001"),
+                                                                     sha256_hex("sk-bob-0002")));
 }
 
 std::string user_chat(std::string_view model) {
@@ -326,22 +327,7 @@ TEST_CASE("a route that requires a virtual key refuses none or a wrong one and c
 TEST_CASE("a virtual key's sessions are its own: another key naming the same id starts afresh",
           "[llm][sessions][keys]") {
   auto main = mock_provider("main");
-  SluiceProcess gw(gateway_config(
-      R"(sessions = { ttl = "10m" })",
-      provider_toml(*main) + fmt::format(R"(
-[[models]]
-name = "gpt"
-targets = [{{ provider = "main", model = "gpt-4o-mini" }}]
-
-[[keys]]
-name = "alice"
-sha256 = "{}"
-
-[[keys]]
-name = "bob"
-sha256 = "{}"
-)",
-                                         sha256_hex("sk-alice-0001"), sha256_hex("sk-bob-0002"))));
+  SluiceProcess gw(keys_config(*main, R"(sessions = { ttl = "10m" })"));
   Connection c(gw.port(), 30s);
   auto as = [&](std::string_view key, std::string_view text) {
     Headers h{{"x-sluice-session", "shared-7"}};
