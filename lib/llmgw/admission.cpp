@@ -9,10 +9,8 @@ namespace sluice::llmgw {
 Admission::Admission(store::BucketSet& buckets, const std::vector<LimitScope>& scopes,
                      TimePoint now) {
   for (const auto& s : scopes) {
-    if (s.limits.rpm)
-      rpm_.push_back({s.name, buckets.get(s.name + "/rpm", s.limits.rpm, now)});
-    if (s.limits.tpm)
-      tpm_.push_back({s.name, buckets.get(s.name + "/tpm", s.limits.tpm, now)});
+    if (s.limits.rpm) rpm_.push_back({s.name, buckets.get(s.name + "/rpm", s.limits.rpm, now)});
+    if (s.limits.tpm) tpm_.push_back({s.name, buckets.get(s.name + "/tpm", s.limits.tpm, now)});
   }
 }
 
@@ -75,7 +73,8 @@ std::vector<LimitHeader> Admission::headers(TimePoint now) const {
       if (!tight || h.bucket->remaining(now) < tight->bucket->remaining(now)) tight = &h;
     if (!tight) return;
     std::int64_t remaining = std::max<std::int64_t>(0, tight->bucket->remaining(now));
-    out.push_back({fmt::format("x-ratelimit-limit-{}", kind), std::to_string(tight->bucket->limit())});
+    out.push_back(
+        {fmt::format("x-ratelimit-limit-{}", kind), std::to_string(tight->bucket->limit())});
     out.push_back({fmt::format("x-ratelimit-remaining-{}", kind), std::to_string(remaining)});
     out.push_back(
         {fmt::format("x-ratelimit-reset-{}", kind), format_reset(tight->bucket->until_full(now))});
@@ -88,9 +87,10 @@ std::vector<LimitHeader> Admission::headers(TimePoint now) const {
 std::string Admission::Refusal::message() const {
   std::string what = tokens ? "tokens per minute" : "requests per minute";
   if (retry_after == Duration::max())
-    return fmt::format("the request needs {} tokens, more than the {} limit of {} ({}) allows "
-                       "in a minute; send a shorter prompt or a smaller max_tokens",
-                       asked, what, limit, scope);
+    return fmt::format(
+        "the request needs {} tokens, more than the {} limit of {} ({}) allows "
+        "in a minute; send a shorter prompt or a smaller max_tokens",
+        asked, what, limit, scope);
   return fmt::format("rate limit of {} {} reached for {}; retry in {}", limit, what, scope,
                      format_reset(retry_after));
 }

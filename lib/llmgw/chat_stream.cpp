@@ -133,15 +133,15 @@ net::awaitable<ChatExchange::Verdict> ChatExchange::relay_stream(gateway::Upstre
     call.cancel();
     llm::StreamEvent ev;
     ev.kind = Kind::error;
-    ev.error = llm::ProviderError{429,
-                                  ingress_ == llm::WireFormat::anthropic ? "rate_limit_error"
-                                                                         : "rate_limit_exceeded",
-                                  "",
-                                  "the token limit was reached mid-stream; the rest of the "
-                                  "answer was cut (limits.cut_streams)",
-                                  llm::ProviderErrorKind::rate_limit,
-                                  std::nullopt,
-                                  ingress_};
+    ev.error = llm::ProviderError{
+        429,
+        ingress_ == llm::WireFormat::anthropic ? "rate_limit_error" : "rate_limit_exceeded",
+        "",
+        "the token limit was reached mid-stream; the rest of the "
+        "answer was cut (limits.cut_streams)",
+        llm::ProviderErrorKind::rate_limit,
+        std::nullopt,
+        ingress_};
     writer.write(ev, out);
     io_.note_error("llm_token_limit");
   }

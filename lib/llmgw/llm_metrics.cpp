@@ -217,8 +217,8 @@ void LlmMetrics::write_policy(gateway::MetricFamilies& out) const {
                      "Summaries of dropped turns, by outcome (written, failed)");
     for (const auto& [k, n] : summaries_)
       fmt::format_to(std::back_inserter(f.samples),
-                     "sluice_llm_summaries_total{{route=\"{}\",outcome=\"{}\"}} {}\n",
-                     esc(route_), esc(k), n);
+                     "sluice_llm_summaries_total{{route=\"{}\",outcome=\"{}\"}} {}\n", esc(route_),
+                     esc(k), n);
   }
   if (session_errors_) {
     auto& f = family(out, "sluice_llm_session_errors_total", "counter",

@@ -76,12 +76,9 @@ class RequestPolicy {
   // summarize: chooses the prefix to drop (at least the plan's; one step further when that
   // keeps a cached summary or saves the next turns a summary), clears it from keep, and returns
   // its summary (from the cache or the summarizer).
-  net::awaitable<Result<std::string>> summarize_prefix(const llm::RawChat& chat,
-                                                       const std::vector<llm::Turn>& turns,
-                                                       const llm::ContextPlan& plan,
-                                                       const llm::ContextBudget& b,
-                                                       const config::ContextPolicy& pol,
-                                                       std::vector<bool>& keep);
+  net::awaitable<Result<std::string>> summarize_prefix(
+      const llm::RawChat& chat, const std::vector<llm::Turn>& turns, const llm::ContextPlan& plan,
+      const llm::ContextBudget& b, const config::ContextPolicy& pol, std::vector<bool>& keep);
   std::optional<PolicyRefusal> admit(const std::string& body, const AliasRt& alias);
   std::string expand(std::string_view text, std::string_view model) const;
   const llm::Tokenizer& tokenizer() const;
@@ -102,7 +99,7 @@ class RequestPolicy {
   Admission admission_;
   std::uint64_t prompt_debited_ = 0;  // the prompt tokens debited at admission
   std::uint64_t reserved_ = 0;        // max_tokens reserved at admission
-  std::uint64_t output_debited_ = 0;   // output tokens debited as they streamed
+  std::uint64_t output_debited_ = 0;  // output tokens debited as they streamed
   bool admitted_ = false;
   bool completed_ = false;
   bool rewrote_ = false;

@@ -105,11 +105,10 @@ path = "/tmp/x.db"
 }
 
 TEST_CASE("config: a model's own context and limits", "[config]") {
-  auto r = load_string(
-      text("", "", R"(context = { strategy = "middle_out", reserve_output = 100 }
+  auto r = load_string(text("", "", R"(context = { strategy = "middle_out", reserve_output = 100 }
 limits = { tpm = 500 }
 inject = [{ text = "Today is {{date}}." }])"),
-      "s.toml");
+                       "s.toml");
   REQUIRE(r);
   const auto& m = r->models[0];
   REQUIRE(m.context);
@@ -128,17 +127,16 @@ TEST_CASE("config: policy errors name the key and say how to fix it", "[config]"
   CHECK_THAT(error(text(R"(context = { strategy = "drop_all" })")),
              Catch::Contains("routes[0].llm.context.strategy: unknown strategy \"drop_all\"") &&
                  Catch::Contains("truncate_oldest"));
-  CHECK_THAT(error(text(R"(context = { strategy = "summarize" })")),
-             Catch::Contains("routes[0].llm.context.summarizer") &&
-                 Catch::Contains("add summarizer"));
+  CHECK_THAT(
+      error(text(R"(context = { strategy = "summarize" })")),
+      Catch::Contains("routes[0].llm.context.summarizer") && Catch::Contains("add summarizer"));
   CHECK_THAT(error(text(R"(context = { strategy = "summarize", summarizer = "smal" })")),
              Catch::Contains("no model alias named \"smal\"") &&
                  Catch::Contains("did you mean \"small\""));
   CHECK_THAT(error(text(R"(limits = { rpm = -1 })")), Catch::Contains("routes[0].llm.limits.rpm"));
   CHECK_THAT(error(text(R"(inject = [{ role = "admin", text = "x" }])")),
              Catch::Contains("routes[0].llm.inject[0].role: unknown role \"admin\""));
-  CHECK_THAT(error(text(R"(require_key = true)")),
-             Catch::Contains("no [[keys]] are defined"));
+  CHECK_THAT(error(text(R"(require_key = true)")), Catch::Contains("no [[keys]] are defined"));
   CHECK_THAT(error(text("", R"([[keys]]
 name = "a"
 key = "sk-123"
@@ -152,7 +150,7 @@ models = ["gtp"]
 [[keys]]
 name = "a"
 sha256 = "{0}")",
-                                          kHash))),
+                                        kHash))),
              Catch::Contains("keys[0].models[0]: no model alias named \"gtp\"") &&
                  Catch::Contains("keys[1].name: duplicate key name \"a\"") &&
                  Catch::Contains("keys[1].sha256: the same key is defined twice"));

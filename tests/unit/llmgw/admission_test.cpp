@@ -48,8 +48,7 @@ TEST_CASE("admission: TPM refuses exactly the request its bucket cannot cover", 
   CHECK_FALSE(b.admit(1, clock.now()));
 }
 
-TEST_CASE("admission: streamed output is debited as it arrives and settles at the end",
-          "[llmgw]") {
+TEST_CASE("admission: streamed output is debited as it arrives and settles at the end", "[llmgw]") {
   ManualClock clock;
   store::BucketSet buckets;
   Admission a(buckets, scopes(0, 1000), clock.now());
@@ -83,8 +82,8 @@ TEST_CASE("admission: RPM counts requests, and every scope must admit", "[llmgw]
   CHECK(refused->scope == "key:a");
   CHECK_FALSE(refused->tokens);
   CHECK(refused->retry_after == 30s);
-  CHECK_THAT(refused->message(), Catch::Contains("2 requests per minute") &&
-                                     Catch::Contains("key:a"));
+  CHECK_THAT(refused->message(),
+             Catch::Contains("2 requests per minute") && Catch::Contains("key:a"));
   // The model's bucket was not charged for the refused request: 8 left.
   CHECK(buckets.get("model:gpt/rpm", 10, clock.now())->remaining(clock.now()) == 8);
 }

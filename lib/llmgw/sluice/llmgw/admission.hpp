@@ -29,11 +29,11 @@ struct LimitHeader {
 class Admission {
  public:
   struct Refusal {
-    std::string scope;     // the scope whose bucket refused
-    bool tokens = false;   // the TPM bucket (else RPM)
+    std::string scope;    // the scope whose bucket refused
+    bool tokens = false;  // the TPM bucket (else RPM)
     std::uint64_t limit = 0;
-    std::uint64_t asked = 0;     // tokens (or 1 request) the request needed
-    Duration retry_after{};      // until the bucket can cover it; max() when it never can
+    std::uint64_t asked = 0;  // tokens (or 1 request) the request needed
+    Duration retry_after{};   // until the bucket can cover it; max() when it never can
     std::string message() const;
   };
 
