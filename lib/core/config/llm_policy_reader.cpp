@@ -28,13 +28,6 @@ namespace sluice::config::detail {
 
 namespace {
 
-toml::source_position at_of(const SourcePos& p) {
-  toml::source_position at;
-  at.line = p.line;
-  at.column = p.column;
-  return at;
-}
-
 void read_injection(const toml::node& n, std::string path, const TableReader& owner,
                     std::vector<Injection>& out) {
   const toml::table* t = n.as_table();
@@ -175,7 +168,8 @@ void read_key(const toml::table& t, std::size_t i, Config& c, Problems& p) {
   if (r.has("key"))
     r.fail("key", "virtual keys are never written inline",
            "write sha256 = \"<hex>\" instead, e.g. from: printf %s \"$KEY\" | sha256sum");
-  if (!r.has("name")) r.missing("name", "add name = \"team-a\": it names the key in logs and usage");
+  if (!r.has("name"))
+    r.missing("name", "add name = \"team-a\": it names the key in logs and usage");
   r.string("name", k.name, "team-a");
   if (!r.has("sha256"))
     r.missing("sha256", "add sha256 = \"<hex>\", e.g. from: printf %s \"$KEY\" | sha256sum");
@@ -316,7 +310,9 @@ nlohmann::json inject_json(const std::vector<Injection>& in) {
   return a;
 }
 
-nlohmann::json limits_json(const LlmLimits& l) { return {{"rpm", l.rpm}, {"tpm", l.tpm}}; }
+nlohmann::json limits_json(const LlmLimits& l) {
+  return {{"rpm", l.rpm}, {"tpm", l.tpm}};
+}
 
 }  // namespace
 

@@ -42,13 +42,6 @@ namespace sluice::config::detail {
 
 namespace {
 
-toml::source_position at_of(const SourcePos& p) {
-  toml::source_position at;
-  at.line = p.line;
-  at.column = p.column;
-  return at;
-}
-
 bool valid_model_name(std::string_view s) {
   if (s.empty() || s.size() > 200) return false;
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
@@ -287,10 +280,10 @@ void read_price(const toml::table& t, std::size_t i, Config& c, Problems& p) {
 void read_llm_route(const TableReader& route, Route& out) {
   const toml::table* t = route.table("llm");
   if (!t) return;
-  TableReader r(*t, route.path_of("llm"), "in [routes.llm]",
-                {"cache", "log_bodies", "models", "context", "sessions", "inject", "limits",
-                 "require_key"},
-                route.problems());
+  TableReader r(
+      *t, route.path_of("llm"), "in [routes.llm]",
+      {"cache", "log_bodies", "models", "context", "sessions", "inject", "limits", "require_key"},
+      route.problems());
   LlmRoute llm;
   r.boolean("log_bodies", llm.log_bodies);
   r.boolean("require_key", llm.require_key);

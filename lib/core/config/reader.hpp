@@ -42,6 +42,15 @@ class Problems {
   std::vector<Problem> list_;
 };
 
+// The toml position of a SourcePos (Problems::pos the other way), for problems found after
+// parsing, in cross-checks of what was read.
+inline toml::source_position at_of(const SourcePos& p) {
+  toml::source_position at;
+  at.line = p.line;
+  at.column = p.column;
+  return at;
+}
+
 // The candidate closest to `word` (sluice::closest), or one it shortens or lengthens.
 std::optional<std::string_view> closest(std::string_view word,
                                         const std::vector<std::string_view>& candidates);
