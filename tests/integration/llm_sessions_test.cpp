@@ -350,3 +350,59 @@ TEST_CASE("a virtual key's sessions are its own: another key naming the same id 
         std::vector<std::string>{"user: ALICE-SECRET plans", "assistant: echo: ALICE-SECRET plans",
                                  "user: ALICE-NEXT"});
 }
+
+TEST_CASE("a session stores a cached answer as its turn, and no turn from a broken stream",
+          "[llm][sessions]") {
+  auto main = mock_provider("main");
+  SluiceProcess gw(gateway_config(R"(sessions = { ttl = "10m" }
+cache = { ttl = "1m", max_entries = 10 })",
+                                  provider_toml(*main) + R"(
+[[models]]
+name = "gpt"
+targets = [{ provider = "main", model = "gpt-4o-mini" }]
+)"));
+  Connection c(gw.port(), 30s);
+  // Two new sessions send the same deterministic first turn: the second is a cache hit, and its
+  // session keeps the turn all the same.
+  const std::string first =
+      R"({"model":"gpt","temperature":0,"messages":[{"role":"user","content":"CACHED-Q"}]})";
+  auto a = send(c, "/v1/chat/completions", first, {{"x-sluice-session", "cache-a"}});
+  auto b = send(c, "/v1/chat/completions", first, {{"x-sluice-session", "cache-b"}});
+  REQUIRE(a.status == 200);
+  REQUIRE(b.status == 200);
+  CHECK(a.header("x-sluice-cache") == "miss");
+  CHECK(b.header("x-sluice-cache") == "hit");
+  CHECK(main->requests() == 1);
+  REQUIRE(eventually([&] { return stored_messages(gw, "cache-b") == 2; }, 5s));
+  auto next =
+      send(c, "/v1/chat/completions", chat_body("gpt", Json::array({msg("user", "AFTER-CACHE")})),
+           {{"x-sluice-session", "cache-b"}});
+  REQUIRE(next.status == 200);
+  CHECK(texts(received_messages(*main, 2)) == std::vector<std::string>{"user: CACHED-Q",
+                                                                       "assistant: echo: CACHED-Q",
+                                                                       "user: AFTER-CACHE"});
+
+  // A stream the provider cuts mid-way: the client gets the error event, and the session keeps
+  // nothing of the turn (a half reply would be sent back as history forever).
+  auto faults = chaos::faults_from_json(Json::parse(R"([{"type":"stream_cut","after_events":2}])"));
+  REQUIRE(faults.ok());
+  main->set_faults(std::make_shared<const chaos::FaultPlan>(std::move(*faults), 1));
+  Json streamed = {{"model", "gpt"},
+                   {"stream", true},
+                   {"messages", Json::array({msg("user",
+                                                 "CUT-Q a longer question so that the "
+                                                 "echo takes several events")})}};
+  auto cut = send(c, "/v1/chat/completions", streamed.dump(), {{"x-sluice-session", "cut-1"}});
+  CHECK(cut.status == 200);
+  CHECK_THAT(cut.body, Catch::Contains("error"));
+  main->set_faults(nullptr);
+  CHECK(stored_messages(gw, "cut-1") == -1);
+  // The same turn again, whole this time: the provider gets no half reply as history, and the
+  // turn is stored.
+  auto whole = send(c, "/v1/chat/completions", streamed.dump(), {{"x-sluice-session", "cut-1"}});
+  REQUIRE(whole.status == 200);
+  auto got = received_messages(*main, 4);
+  REQUIRE(got.size() == 1);
+  CHECK(content_of(got[0]).rfind("CUT-Q", 0) == 0);
+  REQUIRE(eventually([&] { return stored_messages(gw, "cut-1") == 2; }, 5s));
+}
