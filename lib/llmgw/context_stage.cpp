@@ -38,20 +38,14 @@ std::size_t leading_system(const llm::RawChat& chat) {
 // or, for Anthropic, a first message that is not the user's. The history sent starts at its
 // oldest user turn; what comes before it is skipped (the store keeps it until the cap drops it).
 std::size_t history_start(const std::vector<std::string>& history, llm::WireFormat format) {
-  if (history.empty()) return 0;
-  std::string synthetic = "{\"messages\":[";
+  // Only the leading messages are read, one at a time: usually the first is the user's.
   for (std::size_t i = 0; i < history.size(); ++i) {
-    if (i) synthetic += ',';
-    synthetic += history[i];
+    const std::string one = fmt::format("{{\"messages\":[{}]}}", history[i]);
+    auto chat = llm::split_chat(one, format);
+    if (!chat || chat->messages.size() != 1) return i;  // unreadable: left to the provider
+    if (chat->messages[0].role == llm::Role::user && !chat->messages[0].results_only) return i;
   }
-  synthetic += "]}";
-  auto chat = llm::split_chat(synthetic, format);
-  if (!chat || chat->messages.size() != history.size()) return 0;
-  std::size_t i = 0;
-  while (i < chat->messages.size() &&
-         (chat->messages[i].role != llm::Role::user || chat->messages[i].results_only))
-    ++i;
-  return i;
+  return history.size();
 }
 
 // Anthropic refuses messages whose first is not the user's. A trimmed conversation can start
