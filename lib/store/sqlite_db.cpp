@@ -206,7 +206,10 @@ void Stmt::note_bind(int rc) {
 
 Result<bool> Stmt::step() {
   if (bind_rc_ != SQLITE_OK) {
-    Error e = db_->error(fmt::format("a value could not be bound ({})", sqlite3_errstr(bind_rc_)));
+    // The connection's own message is not about the bind: name the bind's code instead.
+    Error e = make_error(
+        ErrorKind::io, ErrorSource::internal,
+        fmt::format("{}: a value could not be bound: {}", db_->path(), sqlite3_errstr(bind_rc_)));
     reset();
     return e;
   }
